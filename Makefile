@@ -1,0 +1,56 @@
+# The two commands: `make run` and `make test`. Only Python 3.11+ is needed beforehand.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app mentorship
+TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
+HOST ?= 127.0.0.1
+PORT ?= 5000
+
+.PHONY: run test test-sqlite test-postgres lint format chromium clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+run: $(VENV)/.installed
+	MENTORSHIP_ENV=development $(FLASK) db upgrade
+	MENTORSHIP_ENV=development $(FLASK) seed-demo
+	MENTORSHIP_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
+
+# Debian's Chromium drives the browser tests; Playwright never downloads a browser.
+chromium:
+	@test -x /usr/bin/chromium || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
+
+test: $(VENV)/.installed-test chromium
+	@echo "== whole suite on SQLite =="
+	TEST_DATABASE_URL= $(BIN)/pytest -q
+	@echo "== whole suite on PostgreSQL ($(TEST_DATABASE_URL)) =="
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q
+
+test-sqlite: $(VENV)/.installed-test
+	TEST_DATABASE_URL= $(BIN)/pytest -q $(ARGS)
+
+test-postgres: $(VENV)/.installed-test
+	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q $(ARGS)
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean:
+	rm -rf $(VENV) instance .pytest_cache

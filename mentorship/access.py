@@ -1,0 +1,94 @@
+"""Who may do what, in one place.
+
+`may(user, action, target)` answers every access question; `target` is a model class
+(for lists and "create") or an object. Views never decide access themselves: they use
+`require(action, Model)` on the route and `get_or_404(Model, id, action)` for objects.
+Someone who may not see an object gets 404, so ids reveal nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import abort
+from flask_login import current_user, login_required
+
+from .extensions import db
+from .models import AuditEvent, Cohort, Library, Participation, Role, SchoolDistrict, User
+
+T = TypeVar("T")
+
+VIEW, LIST, CREATE, EDIT, DEACTIVATE = "view", "list", "create", "edit", "deactivate"
+
+
+def _staff(user: User, target: Any) -> bool:
+    return user.role == Role.STAFF
+
+
+def _own_library(user: User, library: Library) -> bool:
+    return user.role == Role.STAFF or (
+        user.role in (Role.PILOT, Role.MENTOR) and user.library_id == library.id
+    )
+
+
+# (kind of target, action) -> rule. What is not listed is refused.
+RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
+    (Library, LIST): _staff,
+    (Library, CREATE): _staff,
+    (Library, VIEW): _own_library,
+    (Library, EDIT): _staff,
+    (Library, DEACTIVATE): _staff,
+    (SchoolDistrict, LIST): _staff,
+    (SchoolDistrict, CREATE): _staff,
+    (SchoolDistrict, VIEW): _staff,
+    (SchoolDistrict, EDIT): _staff,
+    (SchoolDistrict, DEACTIVATE): _staff,
+    (Cohort, LIST): _staff,
+    (Cohort, CREATE): _staff,
+    (Cohort, VIEW): _staff,
+    (Cohort, EDIT): _staff,
+    (Cohort, DEACTIVATE): _staff,
+    (Participation, CREATE): _staff,
+    (Participation, EDIT): _staff,
+    (Participation, DEACTIVATE): _staff,
+    (User, LIST): _staff,
+    (User, CREATE): _staff,
+    (User, VIEW): _staff,
+    (User, EDIT): _staff,
+    (User, DEACTIVATE): _staff,
+    (AuditEvent, LIST): _staff,
+}
+
+
+def may(user: Any, action: str, target: Any) -> bool:
+    if user is None or not getattr(user, "is_authenticated", False) or not user.active:
+        return False
+    kind = target if isinstance(target, type) else type(target)
+    rule = RULES.get((kind, action))
+    return bool(rule and rule(user, target))
+
+
+def require(action: str, kind: type) -> Callable:
+    """Route decorator: signed in, and allowed `action` on `kind` (else 403)."""
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        @login_required
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not may(current_user, action, kind):
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorator
+
+
+def get_or_404(kind: type[T], object_id: int, action: str = VIEW) -> T:
+    """Load an object the current user may `action`, or answer 404."""
+    obj = db.session.get(kind, object_id)
+    if obj is None or not may(current_user, action, obj):
+        abort(404)
+    return obj

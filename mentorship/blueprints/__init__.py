@@ -1,0 +1,1 @@
+"""One blueprint (folder) per capability; shared view plumbing lives in records.py."""

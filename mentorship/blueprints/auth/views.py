@@ -1,0 +1,91 @@
+from urllib.parse import urlsplit
+
+from flask import current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_user, logout_user
+
+from ...extensions import db, limiter
+from ...services import auth as auth_service
+from ...services.errors import ValidationError
+from . import bp
+from .forms import ForgotPasswordForm, LoginForm, SetPasswordForm
+from .links import send_password_link
+
+
+def _safe_next(target: str | None) -> str:
+    """Only a path on this site; anything else goes home (no open redirect)."""
+    if target:
+        parts = urlsplit(target)
+        if (
+            not parts.scheme
+            and not parts.netloc
+            and target.startswith("/")
+            and not target.startswith("//")
+        ):
+            return target
+    return url_for("home.index")
+
+
+def _login_limit() -> str:
+    return current_app.config["LOGIN_RATE_LIMIT"]
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("home.index"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        result = auth_service.authenticate(form.email.data, form.password.data)
+        if result.user:
+            db.session.commit()  # last sign-in time
+            login_user(result.user, remember=form.remember.data)
+            return redirect(_safe_next(request.args.get("next")))
+        form.password.errors.append(result.message)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.post("/logout")
+def logout():
+    logout_user()
+    flash("You are signed out.", "success")
+    return redirect(url_for("auth.login"))
+
+
+@bp.route("/forgot-password", methods=["GET", "POST"])
+@limiter.limit(_login_limit, methods=["POST"])
+def forgot_password():
+    form = ForgotPasswordForm()
+    if form.validate_on_submit():
+        user = auth_service.find_user_by_email(form.email.data)
+        if user and user.active:
+            send_password_link(user, invitation=False)
+        # The same answer either way, so the page reveals no accounts.
+        flash(
+            "If an account uses that address, a link to set a new password is on its way.",
+            "success",
+        )
+        return redirect(url_for("auth.login"))
+    return render_template("auth/forgot_password.html", form=form)
+
+
+@bp.route("/set-password/<token>", methods=["GET", "POST"])
+def set_password(token: str):
+    try:
+        user = auth_service.user_from_password_token(
+            token, current_app.config["SECRET_KEY"], current_app.config["PASSWORD_LINK_MAX_AGE"]
+        )
+    except auth_service.InvalidLink as error:
+        return render_template("auth/link_invalid.html", message=str(error)), 400
+    form = SetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            auth_service.set_password(user, form.password.data, actor=user)
+        except ValidationError as error:
+            form.password.errors.append(error.message)
+        else:
+            db.session.commit()
+            logout_user()
+            flash("Your password is set. Sign in with it now.", "success")
+            return redirect(url_for("auth.login"))
+    return render_template("auth/set_password.html", form=form, user=user)

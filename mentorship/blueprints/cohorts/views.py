@@ -1,0 +1,114 @@
+from flask import flash, redirect, render_template, url_for
+from flask_login import current_user
+
+from ...access import CREATE, DEACTIVATE, EDIT, get_or_404, require
+from ...models import Cohort, Participation
+from ...services import cohorts as cohort_service
+from ...tables import Column, csv_response
+from ..records import RecordPages, commit_or_show, set_active_from_form
+from . import bp
+from .forms import CohortForm, ParticipationForm
+
+PARTICIPATION_COLUMNS = [
+    Column(
+        "Library",
+        lambda p: p.library.name,
+        link=lambda p: url_for("libraries.show", object_id=p.library_id),
+    ),
+    Column("Role", lambda p: p.role),
+    Column("County", lambda p: p.library.county),
+    Column("Cooperative system", lambda p: p.library.cooperative_system),
+    Column("Start", lambda p: p.start_date),
+    Column("Target (months)", lambda p: p.target_months, numeric=True),
+    Column("Active", lambda p: p.active),
+    Column(
+        "Change",
+        lambda p: "Edit",
+        link=lambda p: url_for("cohorts.edit_participation", participation_id=p.id),
+    ),
+]
+
+
+def cohort_detail(cohort: Cohort) -> dict:
+    participations = cohort_service.participations_in(cohort.id)
+    counts = cohort_service.role_counts([cohort.id]).get(cohort.id, {})
+    return {"participations": participations, "columns": PARTICIPATION_COLUMNS, "counts": counts}
+
+
+pages = RecordPages(
+    model=Cohort,
+    form_class=CohortForm,
+    noun="cohort",
+    plural="cohorts",
+    columns=[
+        Column("Cohort", lambda c: c.name, link=lambda c: url_for("cohorts.show", object_id=c.id)),
+        Column("Start", lambda c: c.start_date),
+        Column("End", lambda c: c.end_date),
+        Column("Active", lambda c: c.active),
+    ],
+    search=[Cohort.name, Cohort.notes],
+    order_by=Cohort.start_date.desc(),
+    show_template="cohorts/show.html",
+    detail_context=cohort_detail,
+)
+pages.register(bp)
+
+
+@bp.get("/<int:object_id>/libraries.csv")
+@require(EDIT, Cohort)
+def participations_csv(object_id: int):
+    cohort = get_or_404(Cohort, object_id, EDIT)
+    rows = cohort_service.participations_in(cohort.id)
+    return csv_response(f"cohort-{cohort.id}-libraries", PARTICIPATION_COLUMNS[:-1], rows)
+
+
+@bp.route("/<int:object_id>/libraries/new", methods=["GET", "POST"])
+@require(CREATE, Participation)
+def add_participation(object_id: int):
+    cohort = get_or_404(Cohort, object_id, EDIT)
+    form = ParticipationForm(data={"start_date": cohort.start_date})
+    if form.validate_on_submit():
+        added = commit_or_show(
+            form, lambda: cohort_service.add_participation(cohort, form.values(), current_user)
+        )
+        if added:
+            flash(f"{added.library.name} joined {cohort.name} as {added.role.value}.", "success")
+            return redirect(url_for("cohorts.show", object_id=cohort.id))
+    return render_template(
+        "cohorts/participation_form.html", form=form, cohort=cohort, participation=None
+    )
+
+
+@bp.route("/libraries/<int:participation_id>/edit", methods=["GET", "POST"])
+@require(EDIT, Participation)
+def edit_participation(participation_id: int):
+    participation = get_or_404(Participation, participation_id, EDIT)
+    form = ParticipationForm(obj=participation)
+    if form.validate_on_submit():
+        saved = commit_or_show(
+            form,
+            lambda: (
+                cohort_service.update_participation(participation, form.values(), current_user)
+                or True
+            ),
+        )
+        if saved:
+            flash("The participation was saved.", "success")
+            return redirect(url_for("cohorts.show", object_id=participation.cohort_id))
+    return render_template(
+        "cohorts/participation_form.html",
+        form=form,
+        cohort=participation.cohort,
+        participation=participation,
+    )
+
+
+@bp.post("/libraries/<int:participation_id>/active")
+@require(DEACTIVATE, Participation)
+def set_participation_active(participation_id: int):
+    participation = get_or_404(Participation, participation_id, DEACTIVATE)
+    return set_active_from_form(
+        participation,
+        f"{participation.library.name} in this cohort",
+        url_for("cohorts.show", object_id=participation.cohort_id),
+    )

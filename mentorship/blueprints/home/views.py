@@ -1,0 +1,56 @@
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from flask import current_app, render_template, url_for
+from flask_login import current_user, login_required
+
+from ...models import Role
+from ...services import overview
+from ...services.libraries import people_of
+from ...tables import Column
+from . import bp
+
+COHORT_COLUMNS = [
+    Column(
+        "Cohort",
+        lambda r: r.cohort.name,
+        link=lambda r: url_for("cohorts.show", object_id=r.cohort.id),
+    ),
+    Column("Start", lambda r: r.cohort.start_date),
+    Column("End", lambda r: r.cohort.end_date),
+    Column("Pilots", lambda r: r.pilots, numeric=True),
+    Column("Mentors", lambda r: r.mentors, numeric=True),
+    Column("Sustaining", lambda r: r.sustaining, numeric=True),
+]
+# State officials see aggregates only: the same table without links to records.
+STATE_COHORT_COLUMNS = [Column(c.label, c.value, numeric=c.numeric) for c in COHORT_COLUMNS]
+
+
+def local_today():
+    return datetime.now(ZoneInfo(current_app.config["TIME_ZONE"])).date()
+
+
+@bp.get("/")
+@login_required
+def index():
+    if current_user.role == Role.STAFF:
+        return render_template(
+            "home/staff.html",
+            figures=overview.staff_figures(),
+            cohorts=overview.cohort_rows(),
+            columns=COHORT_COLUMNS,
+        )
+    if current_user.role == Role.STATE:
+        return render_template(
+            "home/state.html",
+            figures=overview.state_figures(),
+            cohorts=overview.cohort_rows(),
+            columns=STATE_COHORT_COLUMNS,
+            by_system=overview.libraries_by_system(),
+        )
+    return render_template(
+        "home/library.html",
+        library=current_user.library,
+        timelines=overview.library_timelines(current_user.library_id, local_today()),
+        colleagues=[p for p in people_of(current_user.library_id) if p.id != current_user.id],
+    )

@@ -1,0 +1,174 @@
+"""The list / create / show / edit / deactivate pages every program record has.
+
+Libraries, school districts, cohorts and people are kept the same way, so their
+blueprints describe themselves with a `RecordPages` and share these thin views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from flask_wtf import FlaskForm
+
+from ..access import CREATE, DEACTIVATE, EDIT, LIST, VIEW, get_or_404, require
+from ..extensions import db
+from ..models import AuditEvent
+from ..services import records
+from ..services.errors import DomainError
+from ..tables import Column, csv_response
+
+
+class RecordForm(FlaskForm):
+    """A form whose `fields_to_store` map one to one onto model attributes."""
+
+    fields_to_store: tuple[str, ...] = ()
+
+    def values(self) -> dict[str, Any]:
+        values = {}
+        for name in self.fields_to_store:
+            data = self[name].data
+            values[name] = data.strip() if isinstance(data, str) else data
+        return values
+
+
+def show_domain_error(form: FlaskForm, error: DomainError) -> None:
+    """Put a service's refusal next to its field (or above the form)."""
+    if error.field and error.field in form:
+        form[error.field].errors = [*form[error.field].errors, error.message]
+    else:
+        flash(error.message, "error")
+
+
+def commit_or_show(form: FlaskForm, action: Callable[[], Any]) -> Any | None:
+    """Run one user action as one transaction; on a domain error store nothing."""
+    try:
+        result = action()
+        db.session.commit()
+        return result
+    except DomainError as error:
+        db.session.rollback()
+        show_domain_error(form, error)
+        return None
+
+
+def recent_changes(obj: Any, limit: int = 10) -> list[AuditEvent]:
+    return db.session.scalars(
+        sa.select(AuditEvent)
+        .where(AuditEvent.object_type == type(obj).__name__, AuditEvent.object_id == obj.id)
+        .options(sa.orm.selectinload(AuditEvent.actor))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+        .limit(limit)
+    ).all()
+
+
+@dataclass
+class RecordPages:
+    model: type
+    form_class: type[RecordForm]
+    noun: str  # "library"
+    plural: str  # "libraries"
+    columns: Sequence[Column]
+    search: Sequence[Any]  # columns searched by ?q=
+    order_by: Any
+    show_template: str
+    create: Callable[[dict, Any], Any] | None = None
+    update: Callable[[Any, dict, Any], Any] | None = None
+    after_create: Callable[[Any], None] | None = None  # runs after the commit (email)
+    detail_context: Callable[[Any], dict] = field(default=lambda obj: {})
+    list_options: Sequence[Any] = ()
+
+    def register(self, bp: Blueprint) -> None:
+        model = self.model
+        bp.add_url_rule("/", "index", require(LIST, model)(self.index))
+        bp.add_url_rule("/new", "new", require(CREATE, model)(self.new), methods=["GET", "POST"])
+        bp.add_url_rule("/<int:object_id>", "show", require(VIEW, model)(self.show))
+        bp.add_url_rule(
+            "/<int:object_id>/edit",
+            "edit",
+            require(EDIT, model)(self.edit),
+            methods=["GET", "POST"],
+        )
+        bp.add_url_rule(
+            "/<int:object_id>/active",
+            "set_active",
+            require(DEACTIVATE, model)(self.set_active),
+            methods=["POST"],
+        )
+        self.endpoint = bp.name
+
+    # The require() decorator checks the kind; these check the object.
+    def index(self):
+        query = sa.select(self.model).options(*self.list_options).order_by(self.order_by)
+        q = request.args.get("q", "").strip()
+        show_inactive = request.args.get("inactive") == "1"
+        if q:
+            query = query.where(sa.or_(*(column.ilike(f"%{q}%") for column in self.search)))
+        if not show_inactive:
+            query = query.where(self.model.active.is_(True))
+        if request.args.get("format") == "csv":
+            return csv_response(
+                self.plural.replace(" ", "-"), self.columns, db.session.scalars(query)
+            )
+        page = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
+        return render_template(
+            "records/list.html", pages=self, page=page, q=q, show_inactive=show_inactive
+        )
+
+    def new(self):
+        form = self.form_class()
+        if form.validate_on_submit():
+            obj = commit_or_show(form, lambda: self._create(form.values()))
+            if obj is not None:
+                if self.after_create:
+                    self.after_create(obj)
+                flash(
+                    f"{self.noun.capitalize()} “{form.values().get('name', '')}” was added.",
+                    "success",
+                )
+                return redirect(url_for(f"{self.endpoint}.show", object_id=obj.id))
+        return render_template("records/form.html", pages=self, form=form, obj=None)
+
+    def _create(self, values: dict) -> Any:
+        if self.create is not None:
+            return self.create(values, current_user)
+        return records.create(self.model, values, current_user)
+
+    def show(self, object_id: int):
+        obj = get_or_404(self.model, object_id, VIEW)
+        return render_template(
+            self.show_template,
+            obj=obj,
+            pages=self,
+            changes=recent_changes(obj),
+            **self.detail_context(obj),
+        )
+
+    def edit(self, object_id: int):
+        obj = get_or_404(self.model, object_id, EDIT)
+        form = self.form_class(obj=obj)
+        if form.validate_on_submit():
+            update = self.update or records.update
+            if commit_or_show(form, lambda: update(obj, form.values(), current_user) or True):
+                flash(f"Your changes to this {self.noun} were saved.", "success")
+                return redirect(url_for(f"{self.endpoint}.show", object_id=object_id))
+        return render_template("records/form.html", pages=self, form=form, obj=obj)
+
+    def set_active(self, object_id: int):
+        obj = get_or_404(self.model, object_id, DEACTIVATE)
+        return set_active_from_form(
+            obj, f"This {self.noun}", url_for(f"{self.endpoint}.show", object_id=object_id)
+        )
+
+
+def set_active_from_form(obj: Any, label: str, next_url: str):
+    """The deactivate / reactivate buttons: one audited change, then back."""
+    active = request.form.get("active") == "1"
+    records.set_active(obj, active, current_user)
+    db.session.commit()
+    flash(f"{label} is now {'active' if active else 'deactivated'}.", "success")
+    return redirect(next_url)

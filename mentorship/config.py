@@ -1,0 +1,89 @@
+"""Settings, read from the environment once when the app is created.
+
+Production (the default) refuses to start without a SECRET_KEY and sends cookies only
+over HTTPS. `MENTORSHIP_ENV=development` (what `make run` sets) keeps a generated key in
+`instance/` and allows plain http on 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None or value == "":
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _int(name: str, default: int) -> int:
+    value = os.environ.get(name)
+    return int(value) if value else default
+
+
+def _development_secret(instance_path: Path) -> str:
+    """A key kept in instance/ so sessions survive a restart of `make run`."""
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        instance_path.mkdir(parents=True, exist_ok=True)
+        key_file.write_text(secrets.token_hex(32))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_settings(instance_path: str) -> dict:
+    env = os.environ.get("MENTORSHIP_ENV", "production").lower()
+    development = env == "development"
+    instance = Path(instance_path)
+    default_db = f"sqlite:///{instance / 'mentorship.sqlite'}"
+
+    secret_key = os.environ.get("SECRET_KEY") or (
+        _development_secret(instance) if development else None
+    )
+    return {
+        "ENV_NAME": env,
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": os.environ.get("DATABASE_URL") or default_db,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "TIME_ZONE": os.environ.get("TIME_ZONE", "America/Los_Angeles"),
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000"),
+        # Mail: with no MAIL_SERVER, messages are written to the log instead of sent.
+        "MAIL_SERVER": os.environ.get("MAIL_SERVER", ""),
+        "MAIL_PORT": _int("MAIL_PORT", 25),
+        "MAIL_USE_TLS": _bool("MAIL_USE_TLS", False),
+        "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
+        "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
+        "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
+        "MAIL_DEFAULT_SENDER": os.environ.get(
+            "MAIL_DEFAULT_SENDER", "Student Success Initiative <no-reply@localhost>"
+        ),
+        "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
+        "PASSWORD_LINK_MAX_AGE": _int("PASSWORD_LINK_MAX_AGE", 72 * 3600),
+        "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not development),
+        "REMEMBER_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not development),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "REMEMBER_COOKIE_SAMESITE": "Lax",
+        "PER_PAGE": _int("PER_PAGE", 25),
+        "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+    }
+
+
+class UnsafeConfiguration(RuntimeError):
+    """Raised at start-up when production settings are missing or unsafe."""
+
+
+def check_settings(config: dict) -> None:
+    if config.get("TESTING"):
+        return
+    if not config.get("SECRET_KEY"):
+        raise UnsafeConfiguration(
+            "SECRET_KEY is not set. Set it in the environment (or MENTORSHIP_ENV=development)."
+        )

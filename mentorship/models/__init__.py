@@ -1,0 +1,21 @@
+"""All models, imported here so Alembic and the app see the whole schema."""
+
+from .audit import AuditEvent
+from .cohort import OUTER_BOUND_MONTHS, TARGET_MONTHS, Cohort, Participation, ParticipationRole
+from .library import Governance, Library, SchoolDistrict
+from .user import LIBRARY_ROLES, Role, User
+
+__all__ = [
+    "LIBRARY_ROLES",
+    "OUTER_BOUND_MONTHS",
+    "TARGET_MONTHS",
+    "AuditEvent",
+    "Cohort",
+    "Governance",
+    "Library",
+    "Participation",
+    "ParticipationRole",
+    "Role",
+    "SchoolDistrict",
+    "User",
+]

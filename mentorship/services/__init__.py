@@ -1,0 +1,1 @@
+"""Business rules: plain functions over the session. They flush; callers commit once."""

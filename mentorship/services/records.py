@@ -1,0 +1,56 @@
+"""Create, edit and deactivate the program's records, each change audited.
+
+Libraries, school districts, cohorts and participations are all edited the same way,
+so one set of functions serves them; rules particular to one kind live in its form
+(field checks) and in the database (constraints).
+"""
+
+from __future__ import annotations
+
+from typing import Any, TypeVar
+
+from sqlalchemy.exc import IntegrityError
+
+from ..extensions import db
+from ..models import User
+from . import audit
+from .errors import Conflict
+
+T = TypeVar("T")
+
+
+def _flush_or_conflict(message: str) -> None:
+    """A unique constraint that a concurrent request won becomes a Conflict.
+
+    The whole action is undone: one user action is one transaction.
+    """
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        db.session.rollback()
+        raise Conflict(message) from error
+
+
+def create(model: type[T], values: dict[str, Any], actor: User | None) -> T:
+    obj = model(**values)
+    db.session.add(obj)
+    _flush_or_conflict(f"This {model.__name__.lower()} clashes with one already stored.")
+    audit.record(actor, "create", obj, {key: [None, value] for key, value in values.items()})
+    return obj
+
+
+def update(obj: T, values: dict[str, Any], actor: User | None) -> dict[str, list[Any]]:
+    changes = audit.apply_changes(obj, values)
+    if changes:
+        _flush_or_conflict(f"This {type(obj).__name__.lower()} clashes with one already stored.")
+        audit.record(actor, "update", obj, changes)
+    return changes
+
+
+def set_active(obj: Any, active: bool, actor: User | None) -> None:
+    if obj.active == active:
+        return
+    obj.active = active
+    audit.record(
+        actor, "reactivate" if active else "deactivate", obj, {"active": [not active, active]}
+    )

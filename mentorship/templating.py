@@ -1,0 +1,78 @@
+"""Filters and globals the templates share: dates in the program's time zone, nav."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+from flask import Flask, current_app, request, url_for
+from flask_login import current_user
+
+from .access import LIST, may
+from .models import AuditEvent, Cohort, Library, SchoolDistrict, User
+
+
+def local_datetime(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    zone = ZoneInfo(current_app.config["TIME_ZONE"])
+    return value.astimezone(zone).strftime("%b %-d, %Y %-I:%M %p")
+
+
+def long_date(value: date | None) -> str:
+    return value.strftime("%b %-d, %Y") if value else ""
+
+
+def plain(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, enum.Enum):
+        return str(value.value)
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+NAV = [
+    ("home.index", "Home", None),
+    ("cohorts.index", "Cohorts", Cohort),
+    ("libraries.index", "Libraries", Library),
+    ("districts.index", "School districts", SchoolDistrict),
+    ("people.index", "People", User),
+    ("audit.index", "Audit log", AuditEvent),
+]
+
+
+def navigation() -> list[dict]:
+    if not current_user.is_authenticated:
+        return []
+    items = []
+    for endpoint, label, kind in NAV:
+        if kind is None or may(current_user, LIST, kind):
+            url = url_for(endpoint)
+            current = request.endpoint is not None and (
+                request.endpoint == endpoint
+                or (kind is not None and request.endpoint.split(".")[0] == endpoint.split(".")[0])
+            )
+            items.append({"url": url, "label": label, "current": current})
+    if current_user.library_id:
+        url = url_for("libraries.show", object_id=current_user.library_id)
+        items.append({"url": url, "label": "My library", "current": request.path == url})
+    return items
+
+
+def url_with(**changes) -> str:
+    """This page's URL with some query arguments changed (pagination, CSV)."""
+    args = request.args.to_dict()
+    args.update({key: value for key, value in changes.items() if value is not None})
+    for key in [key for key, value in changes.items() if value is None]:
+        args.pop(key, None)
+    return url_for(request.endpoint, **(request.view_args or {}), **args)
+
+
+def register(app: Flask) -> None:
+    app.jinja_env.filters.update(local_datetime=local_datetime, long_date=long_date, plain=plain)
+    app.jinja_env.globals.update(navigation=navigation, may=may, url_with=url_with)

@@ -1,0 +1,138 @@
+"""Fixtures: one migrated database per run, emptied after every test; a real SMTP sink."""
+
+from __future__ import annotations
+
+import re
+import socket
+import threading
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+from flask_migrate import upgrade
+
+from mentorship import create_app
+from mentorship.extensions import db
+from tests.databases import fresh_database
+
+
+class MailSink:
+    """aiosmtpd handler: keeps every message the app really sent over SMTP."""
+
+    def __init__(self):
+        self.messages = []
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server, session, envelope):
+        import email
+
+        with self._lock:
+            self.messages.append(email.message_from_bytes(envelope.content))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def smtp_server():
+    sink = MailSink()
+    controller = Controller(sink, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    yield controller
+    controller.stop()
+
+
+@pytest.fixture(scope="session")
+def mailbox(smtp_server):
+    return smtp_server.handler
+
+
+def app_settings(database_url: str, smtp_port: int) -> dict:
+    return {
+        "TESTING": True,
+        "SECRET_KEY": "test-secret-key",
+        "SQLALCHEMY_DATABASE_URI": database_url,
+        "SERVER_NAME": None,
+        "MAIL_SERVER": "127.0.0.1",
+        "MAIL_PORT": smtp_port,
+        "RATELIMIT_ENABLED": False,
+        "SESSION_COOKIE_SECURE": False,
+        "REMEMBER_COOKIE_SECURE": False,
+        "PER_PAGE": 5,
+    }
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory, smtp_server):
+    with fresh_database(tmp_path_factory.mktemp("db")) as url:
+        app = create_app(app_settings(url, smtp_server.port))
+        with app.app_context():
+            upgrade()  # the schema comes from the migrations, as in production
+        yield app
+        with app.app_context():
+            db.engine.dispose()
+
+
+def empty_all_tables() -> None:
+    for table in reversed(db.metadata.sorted_tables):
+        db.session.execute(table.delete())
+    db.session.commit()
+
+
+@pytest.fixture(autouse=True)
+def _clean(request, mailbox):
+    yield
+    mailbox.messages.clear()
+    if "app" in request.fixturenames:
+        app = request.getfixturevalue("app")
+        with app.app_context():
+            db.session.rollback()
+            empty_all_tables()
+
+
+@pytest.fixture
+def ctx(app):
+    """An app context for service tests (plain functions over the session)."""
+    with app.app_context():
+        yield
+        db.session.rollback()
+
+
+class Browserless:
+    """A test client that behaves like a person with a browser: keeps the CSRF token."""
+
+    TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+    def __init__(self, client):
+        self.client = client
+
+    def __getattr__(self, name):
+        return getattr(self.client, name)
+
+    def token(self) -> str:
+        for path in ("/login", "/"):
+            page = self.client.get(path, follow_redirects=True).get_data(as_text=True)
+            match = self.TOKEN.search(page)
+            if match:
+                return match.group(1)
+        raise AssertionError("no page offered a CSRF token")
+
+    def submit(self, path: str, data: dict | None = None, **kwargs):
+        """POST like a form would: with this session's CSRF token."""
+        return self.client.post(path, data={"csrf_token": self.token(), **(data or {})}, **kwargs)
+
+    def login(self, email: str, password: str, **extra):
+        return self.submit("/login", {"email": email, "password": password, **extra})
+
+
+@pytest.fixture
+def client(app):
+    return Browserless(app.test_client())
+
+
+def row_count(model) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model))

@@ -1,0 +1,95 @@
+"""Factories so each test reads as a scenario: `make_library()`, `make_user('pilot')`."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date
+
+from mentorship.extensions import db
+from mentorship.models import (
+    Cohort,
+    Governance,
+    Library,
+    Participation,
+    ParticipationRole,
+    Role,
+    SchoolDistrict,
+    User,
+)
+from mentorship.services.auth import hash_password
+
+PASSWORD = "correct horse battery"
+_numbers = itertools.count(1)
+
+
+def make_library(name: str | None = None, **values) -> Library:
+    n = next(_numbers)
+    library = Library(
+        name=name or f"Test Library {n}",
+        county=values.pop("county", "Alameda"),
+        governance=values.pop("governance", Governance.CITY),
+        cooperative_system=values.pop("cooperative_system", "Pacific Library Partnership"),
+        **values,
+    )
+    db.session.add(library)
+    db.session.commit()
+    db.session.refresh(library)  # still readable after the app context ends
+    return library
+
+
+def make_user(role: str = "staff", library: Library | None = None, **values) -> User:
+    n = next(_numbers)
+    role = Role(role)
+    if role in (Role.PILOT, Role.MENTOR) and library is None:
+        library = make_library()
+    user = User(
+        name=values.pop("name", f"Person {n}"),
+        email=values.pop("email", f"person{n}@example.org"),
+        role=role,
+        library_id=library.id if library else None,
+        password_hash=hash_password(values.pop("password", PASSWORD)),
+        **values,
+    )
+    db.session.add(user)
+    db.session.commit()
+    db.session.refresh(user)  # still readable after the app context ends
+    return user
+
+
+def make_cohort(name: str | None = None, **values) -> Cohort:
+    cohort = Cohort(
+        name=name or f"Cohort {next(_numbers)}",
+        start_date=values.pop("start_date", date(2025, 9, 1)),
+        end_date=values.pop("end_date", date(2027, 8, 31)),
+        **values,
+    )
+    db.session.add(cohort)
+    db.session.commit()
+    db.session.refresh(cohort)  # still readable after the app context ends
+    return cohort
+
+
+def make_participation(
+    library: Library, cohort: Cohort, role: str = "pilot", **values
+) -> Participation:
+    participation = Participation(
+        library_id=library.id,
+        cohort_id=cohort.id,
+        role=ParticipationRole(role),
+        start_date=values.pop("start_date", cohort.start_date),
+        **values,
+    )
+    db.session.add(participation)
+    db.session.commit()
+    db.session.refresh(participation)  # still readable after the app context ends
+    return participation
+
+
+def make_district(name: str | None = None, **values) -> SchoolDistrict:
+    district = SchoolDistrict(
+        name=name or f"District {next(_numbers)}", county=values.pop("county", "Alameda"), **values
+    )
+    db.session.add(district)
+    db.session.commit()
+    db.session.refresh(district)  # still readable after the app context ends
+    return district
