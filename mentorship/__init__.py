@@ -17,6 +17,10 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     app.config.update(load_settings(app.instance_path))
     app.config.update(config or {})
     check_settings(app.config)
+    if app.config.get("TESTING"):
+        from .services.auth import use_fast_hashing_for_tests
+
+        use_fast_hashing_for_tests()
     logging.basicConfig(level=logging.INFO)
 
     register_extensions(app)

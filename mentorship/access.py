@@ -23,14 +23,18 @@ T = TypeVar("T")
 VIEW, LIST, CREATE, EDIT, DEACTIVATE = "view", "list", "create", "edit", "deactivate"
 
 
-def _staff(user: User, target: Any) -> bool:
+# A rule gets the object, or None when the question is about the kind ("may this
+# person open library pages at all?"): the route answers 403, the object 404.
+def _staff(user: User, obj: Any) -> bool:
     return user.role == Role.STAFF
 
 
-def _own_library(user: User, library: Library) -> bool:
-    return user.role == Role.STAFF or (
-        user.role in (Role.PILOT, Role.MENTOR) and user.library_id == library.id
-    )
+def _own_library(user: User, library: Library | None) -> bool:
+    if user.role == Role.STAFF:
+        return True
+    if user.role not in (Role.PILOT, Role.MENTOR):
+        return False
+    return library is None or user.library_id == library.id
 
 
 # (kind of target, action) -> rule. What is not listed is refused.
@@ -65,9 +69,9 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
 def may(user: Any, action: str, target: Any) -> bool:
     if user is None or not getattr(user, "is_authenticated", False) or not user.active:
         return False
-    kind = target if isinstance(target, type) else type(target)
+    kind, obj = (target, None) if isinstance(target, type) else (type(target), target)
     rule = RULES.get((kind, action))
-    return bool(rule and rule(user, target))
+    return bool(rule and rule(user, obj))
 
 
 def require(action: str, kind: type) -> Callable:

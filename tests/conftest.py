@@ -56,7 +56,7 @@ def app_settings(database_url: str, smtp_port: int) -> dict:
         "TESTING": True,
         "SECRET_KEY": "test-secret-key",
         "SQLALCHEMY_DATABASE_URI": database_url,
-        "SERVER_NAME": None,
+        "BASE_URL": "https://ssi.example",
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": smtp_port,
         "RATELIMIT_ENABLED": False,

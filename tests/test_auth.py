@@ -10,7 +10,7 @@ from mentorship.models import AuditEvent, User
 from mentorship.services.auth import DEACTIVATED, WRONG_CREDENTIALS
 from tests.helpers import PASSWORD, make_user
 
-LINK = re.compile(r"http://localhost/set-password/\S+")
+LINK = re.compile(r"https://ssi.example/set-password/\S+")
 
 
 def test_sign_in_goes_home_and_records_the_time(client, app):
@@ -120,7 +120,7 @@ def _invite(client, app, mailbox) -> str:
     return (
         LINK.search(message.get_payload(decode=True).decode())
         .group(0)
-        .replace("http://localhost", "")
+        .replace("https://ssi.example", "")
     )
 
 

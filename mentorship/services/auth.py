@@ -18,6 +18,15 @@ from .errors import ValidationError
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both failures take the same time.
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
+def use_fast_hashing_for_tests() -> None:
+    """Cheap Argon2 parameters; only create_app(TESTING) calls this."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("not-a-real-password")
+
+
 MIN_PASSWORD_LENGTH = 12
 _LINK_SALT = "set-password"
 

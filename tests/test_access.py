@@ -1,0 +1,120 @@
+"""Every page so far, as every role, GET and POST: the status each must get.
+
+Anonymous people are sent to sign in; a role without the page gets 403; an object of
+another library gets 404 (its existence is not revealed).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.helpers import (
+    PASSWORD,
+    make_cohort,
+    make_district,
+    make_library,
+    make_participation,
+    make_user,
+)
+
+ROLES = ("anonymous", "staff", "pilot", "mentor", "state")
+STAFF_ONLY = {"anonymous": 302, "staff": 200, "pilot": 403, "mentor": 403, "state": 403}
+EVERYONE = {"anonymous": 302, "staff": 200, "pilot": 200, "mentor": 200, "state": 200}
+# POSTs of an empty form: staff see the form again with errors (200), nothing stored.
+STAFF_POST = STAFF_ONLY
+STAFF_TOGGLE = {**STAFF_ONLY, "staff": 302}
+
+# (method, url pattern, expected status by role)
+TABLE = [
+    ("GET", "/", EVERYONE),
+    ("GET", "/libraries/", STAFF_ONLY),
+    ("GET", "/libraries/?format=csv", STAFF_ONLY),
+    ("GET", "/libraries/new", STAFF_ONLY),
+    ("POST", "/libraries/new", STAFF_POST),
+    ("GET", "/libraries/{own_library}", {**EVERYONE, "state": 403}),
+    ("GET", "/libraries/{other_library}", {**STAFF_ONLY, "pilot": 404, "mentor": 404}),
+    ("GET", "/libraries/{own_library}/edit", STAFF_ONLY),
+    ("POST", "/libraries/{own_library}/edit?name=", STAFF_POST),
+    ("POST", "/libraries/{other_library}/active", STAFF_TOGGLE),
+    ("GET", "/libraries/999999", {**STAFF_ONLY, "staff": 404, "pilot": 404, "mentor": 404}),
+    ("GET", "/districts/", STAFF_ONLY),
+    ("GET", "/districts/new", STAFF_ONLY),
+    ("POST", "/districts/new", STAFF_POST),
+    ("GET", "/districts/{district}", STAFF_ONLY),
+    ("GET", "/districts/{district}/edit", STAFF_ONLY),
+    ("POST", "/districts/{district}/active", STAFF_TOGGLE),
+    ("GET", "/cohorts/", STAFF_ONLY),
+    ("GET", "/cohorts/new", STAFF_ONLY),
+    ("POST", "/cohorts/new", STAFF_POST),
+    ("GET", "/cohorts/{cohort}", STAFF_ONLY),
+    ("GET", "/cohorts/{cohort}/edit", STAFF_ONLY),
+    ("GET", "/cohorts/{cohort}/libraries.csv", STAFF_ONLY),
+    ("GET", "/cohorts/{cohort}/libraries/new", STAFF_ONLY),
+    ("POST", "/cohorts/{cohort}/libraries/new", STAFF_POST),
+    ("GET", "/cohorts/libraries/{participation}/edit", STAFF_ONLY),
+    ("POST", "/cohorts/libraries/{participation}/active", STAFF_TOGGLE),
+    ("POST", "/cohorts/{cohort}/active", STAFF_TOGGLE),
+    ("GET", "/people/", STAFF_ONLY),
+    ("GET", "/people/new", STAFF_ONLY),
+    ("POST", "/people/new", STAFF_POST),
+    ("GET", "/people/{pilot_user}", STAFF_ONLY),
+    ("GET", "/people/{pilot_user}/edit", STAFF_ONLY),
+    ("POST", "/people/{pilot_user}/send-link", STAFF_TOGGLE),
+    ("GET", "/audit/", STAFF_ONLY),
+    ("GET", "/audit/?format=csv", STAFF_ONLY),
+]
+
+
+@pytest.fixture
+def world(app):
+    with app.app_context():
+        own = make_library("Hayward Public Library")
+        other = make_library("Berkeley Public Library")
+        cohort = make_cohort()
+        participation = make_participation(own, cohort)
+        users = {
+            "staff": make_user("staff", email="staff@t.example"),
+            "pilot": make_user("pilot", own, email="pilot@t.example"),
+            "mentor": make_user("mentor", own, email="mentor@t.example"),
+            "state": make_user("state", email="state@t.example"),
+        }
+        return {
+            "own_library": own.id,
+            "other_library": other.id,
+            "district": make_district().id,
+            "cohort": cohort.id,
+            "participation": participation.id,
+            "pilot_user": users["pilot"].id,
+            "emails": {role: user.email for role, user in users.items()},
+        }
+
+
+@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize(
+    ("method", "pattern", "expected"), TABLE, ids=[f"{m} {u}" for m, u, _ in TABLE]
+)
+def test_access_table(client, world, role, method, pattern, expected):
+    if role != "anonymous":
+        assert client.login(world["emails"][role], PASSWORD).status_code == 302
+    url = pattern.format(**world)
+    if method == "GET":
+        response = client.get(url)
+    else:
+        # "?name=" posts an empty name: the form comes back with its error.
+        url, _, blank = url.partition("?")
+        data = {"active": "0"} if url.endswith("/active") else {}
+        if blank:
+            data[blank.rstrip("=")] = ""
+        response = client.submit(url, data)
+    assert response.status_code == expected[role], f"{role} {method} {url}"
+    if response.status_code == 302 and role == "anonymous":
+        assert response.headers["Location"].startswith("/login")
+    if response.status_code in (403, 404):
+        page = response.get_data(as_text=True)
+        assert "Hayward Public Library" not in page and "Berkeley Public Library" not in page
+
+
+def test_lists_hide_nothing_from_staff_but_a_pilot_sees_only_their_library(client, world, app):
+    client.login(world["emails"]["pilot"], PASSWORD)
+    home = client.get("/").get_data(as_text=True)
+    assert "Hayward Public Library" in home and "Berkeley Public Library" not in home
