@@ -1,0 +1,128 @@
+"""Every role signs in and sees its home page; every page so far has 0 axe violations."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+from playwright.sync_api import expect
+
+from mentorship.extensions import db
+from mentorship.models import Cohort, Library, Participation, SchoolDistrict, User
+from tests.browser.conftest import assert_accessible, sign_in
+
+pytestmark = pytest.mark.browser
+
+HOME_HEADINGS = {
+    "staff@demo.test": "Program overview",
+    "state@demo.test": "Statewide overview",
+    "pilot@demo.test": "Hayward Public Library",
+    "pilot2@demo.test": "Yolo County Library",
+    "mentor@demo.test": "Berkeley Public Library",
+}
+
+
+def ids(app) -> dict[str, int]:
+    with app.app_context():
+        first = lambda model: db.session.scalar(sa.select(model.id).order_by(model.id))  # noqa: E731
+        return {
+            "library": first(Library),
+            "district": first(SchoolDistrict),
+            "cohort": first(Cohort),
+            "participation": first(Participation),
+            "person": db.session.scalar(sa.select(User.id).where(User.email == "pilot@demo.test")),
+            "own_library": db.session.scalar(
+                sa.select(User.library_id).where(User.email == "pilot@demo.test")
+            ),
+        }
+
+
+@pytest.mark.parametrize("email", list(HOME_HEADINGS))
+def test_each_role_signs_in_and_sees_its_home_page(page, live_server, axe, email):
+    base_url, _ = live_server
+    sign_in(page, base_url, email)
+    expect(page.get_by_role("heading", level=1)).to_have_text(HOME_HEADINGS[email])
+    assert_accessible(axe, page, f"home-{email.split('@')[0]}")
+
+
+STAFF_PAGES = [
+    "/",
+    "/libraries/",
+    "/libraries/new",
+    "/libraries/{library}",
+    "/libraries/{library}/edit",
+    "/districts/",
+    "/districts/new",
+    "/districts/{district}",
+    "/districts/{district}/edit",
+    "/cohorts/",
+    "/cohorts/new",
+    "/cohorts/{cohort}",
+    "/cohorts/{cohort}/edit",
+    "/cohorts/{cohort}/libraries/new",
+    "/cohorts/libraries/{participation}/edit",
+    "/people/",
+    "/people/new",
+    "/people/{person}",
+    "/people/{person}/edit",
+    "/audit/",
+    "/libraries/?q=county&page=2",
+    "/no-such-page",
+]
+
+
+def test_every_staff_page_has_no_axe_violations(page, live_server, axe):
+    base_url, app = live_server
+    known = ids(app)
+    sign_in(page, base_url, "staff@demo.test")
+    for path in STAFF_PAGES:
+        page.goto(base_url + path.format(**known))
+        expect(page.get_by_role("heading", level=1)).to_be_visible()
+        assert_accessible(axe, page, "staff" + re.sub(r"\W+", "-", path))
+
+
+def test_a_form_with_errors_is_accessible_and_keeps_what_was_typed(page, live_server, axe):
+    base_url, _ = live_server
+    sign_in(page, base_url, "staff@demo.test")
+    page.goto(base_url + "/libraries/new")
+    page.get_by_label("Short name").fill("Gilroy PL")
+    page.get_by_label("Service population").fill("-5")
+    page.get_by_role("button", name="Add library").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please correct these")
+    expect(page.locator("#name-error")).to_contain_text("This field is required")
+    expect(page.get_by_label("Short name")).to_have_value("Gilroy PL")
+    expect(page.get_by_label("Service population")).to_have_attribute("aria-invalid", "true")
+    expect(page.locator("#service_population-error")).to_contain_text("0 or more")
+    assert_accessible(axe, page, "staff-library-form-errors")
+
+
+def test_library_pages_for_pilot_and_mentor_and_what_is_hidden(page, live_server, axe):
+    base_url, app = live_server
+    known = ids(app)
+    sign_in(page, base_url, "pilot@demo.test")
+    page.goto(f"{base_url}/libraries/{known['own_library']}")
+    expect(page.get_by_role("heading", level=1)).to_contain_text("Hayward Public Library")
+    assert_accessible(axe, page, "pilot-library")
+    response = page.goto(f"{base_url}/people/")
+    assert response.status == 403
+    assert_accessible(axe, page, "pilot-403")
+
+
+@pytest.mark.parametrize("path", ["/login", "/forgot-password", "/set-password/not-a-real-token"])
+def test_signed_out_pages_are_accessible(page, live_server, axe, path):
+    base_url, _ = live_server
+    page.goto(base_url + path)
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    assert_accessible(axe, page, "anon" + re.sub(r"\W+", "-", path))
+
+
+def test_phone_width_shows_the_whole_home_page(browser, live_server, axe):
+    base_url, _ = live_server
+    context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
+    page = context.new_page()
+    sign_in(page, base_url, "pilot@demo.test")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the page scrolls sideways on a phone ({width}px)"
+    assert_accessible(axe, page, "phone-pilot-home")
+    context.close()
