@@ -33,6 +33,7 @@ chromium:
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
 test: $(VENV)/.installed-test chromium
+	$(BIN)/ruff check .
 	@echo "== whole suite on SQLite =="
 	TEST_DATABASE_URL= $(BIN)/pytest -q
 	@echo "== whole suite on PostgreSQL ($(TEST_DATABASE_URL)) =="
