@@ -9,20 +9,6 @@ the California Department of Education, written "CC-DDDDD". No student data of a
 
 from __future__ import annotations
 
-COOPERATIVE_SYSTEMS: tuple[str, ...] = (
-    "Black Gold",
-    "49-99",
-    "Inland",
-    "NorthNet",
-    "Pacific Library Partnership",
-    "San Joaquin Valley",
-    "Santiago",
-    "Serra",
-    "Southern California Library Cooperative",
-)
-
-GOVERNANCE_TYPES: tuple[str, ...] = ("city", "county", "special district", "joint powers", "other")
-
 # Year 1: Northern California (Pacific Library Partnership and NorthNet). Pilots first;
 # the first pilot belongs to the demo user pilot@demo.test and the first mentor is theirs.
 YEAR1_LIBRARIES: list[dict] = [

@@ -12,7 +12,7 @@ from aiosmtpd.controller import Controller
 from flask_migrate import upgrade
 
 from mentorship import create_app
-from mentorship.extensions import db
+from mentorship.extensions import db, limiter
 from tests.databases import fresh_database
 
 
@@ -87,6 +87,11 @@ def empty_all_tables() -> None:
 def _clean(request, mailbox):
     yield
     mailbox.messages.clear()
+    # The Limiter is one object for every app in this process; a test that built an
+    # app with limits on must not leave them on for the next test.
+    limiter.enabled = False
+    if limiter.initialized:
+        limiter.reset()
     if "app" in request.fixturenames:
         app = request.getfixturevalue("app")
         with app.app_context():

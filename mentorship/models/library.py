@@ -11,6 +11,19 @@ from sqlalchemy.orm import Mapped, mapped_column
 from ..extensions import db
 from .base import UTCDateTime, enum_type, utcnow
 
+# California's nine regional cooperative library systems.
+COOPERATIVE_SYSTEMS = (
+    "49-99",
+    "Black Gold",
+    "Inland",
+    "NorthNet",
+    "Pacific Library Partnership",
+    "San Joaquin Valley",
+    "Santiago",
+    "Serra",
+    "Southern California Library Cooperative",
+)
+
 
 class Governance(enum.StrEnum):
     CITY = "city"

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Participation, User
+from ..models import Library, Participation, User
 
 
 def participations_of(library_id: int) -> list[Participation]:
@@ -23,3 +23,11 @@ def people_of(library_id: int, active_only: bool = True) -> list[User]:
     if active_only:
         query = query.where(User.active.is_(True))
     return db.session.scalars(query).all()
+
+
+def active_library_choices() -> list[tuple[int, str]]:
+    """(id, name) of every active library, for the forms' library pickers."""
+    rows = db.session.execute(
+        sa.select(Library.id, Library.name).where(Library.active.is_(True)).order_by(Library.name)
+    )
+    return [(library_id, name) for library_id, name in rows]

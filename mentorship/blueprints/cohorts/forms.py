@@ -5,7 +5,8 @@ from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaF
 from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, ValidationError
 
 from ...extensions import db
-from ...models import OUTER_BOUND_MONTHS, TARGET_MONTHS, Cohort, Library, ParticipationRole
+from ...models import OUTER_BOUND_MONTHS, TARGET_MONTHS, Cohort, ParticipationRole
+from ...services.libraries import active_library_choices
 from ..records import RecordForm
 
 
@@ -62,9 +63,4 @@ class ParticipationForm(RecordForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        rows = db.session.execute(
-            sa.select(Library.id, Library.name)
-            .where(Library.active.is_(True))
-            .order_by(Library.name)
-        ).all()
-        self.library_id.choices = [(id_, name) for id_, name in rows]
+        self.library_id.choices = active_library_choices()

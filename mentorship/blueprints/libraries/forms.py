@@ -13,20 +13,8 @@ from wtforms.validators import (
 )
 
 from ...extensions import db
-from ...models import Governance, Library
+from ...models.library import COOPERATIVE_SYSTEMS, Governance, Library
 from ..records import RecordForm
-
-COOPERATIVE_SYSTEMS = [
-    "49-99",
-    "Black Gold",
-    "Inland",
-    "NorthNet",
-    "Pacific Library Partnership",
-    "San Joaquin Valley",
-    "Santiago",
-    "Serra",
-    "Southern California Library Cooperative",
-]
 
 
 class LibraryForm(RecordForm):

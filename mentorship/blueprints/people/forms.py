@@ -1,11 +1,10 @@
 from __future__ import annotations
 
-import sqlalchemy as sa
 from wtforms import EmailField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length
 
-from ...extensions import db
-from ...models import Library, Role
+from ...models import Role
+from ...services.libraries import active_library_choices
 from ..records import RecordForm
 
 ROLE_LABELS = {
@@ -37,11 +36,4 @@ class PersonForm(RecordForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        libraries = db.session.execute(
-            sa.select(Library.id, Library.name)
-            .where(Library.active.is_(True))
-            .order_by(Library.name)
-        ).all()
-        self.library_id.choices = [(None, "— No library —")] + [
-            (id_, name) for id_, name in libraries
-        ]
+        self.library_id.choices = [(None, "— No library —"), *active_library_choices()]
