@@ -3,16 +3,20 @@
 from .audit import AuditEvent
 from .cohort import OUTER_BOUND_MONTHS, TARGET_MONTHS, Cohort, Participation, ParticipationRole
 from .library import Governance, Library, SchoolDistrict
+from .pairing import OPEN_STATUSES, Pairing, PairingStatus
 from .user import LIBRARY_ROLES, Role, User
 
 __all__ = [
     "LIBRARY_ROLES",
+    "OPEN_STATUSES",
     "OUTER_BOUND_MONTHS",
     "TARGET_MONTHS",
     "AuditEvent",
     "Cohort",
     "Governance",
     "Library",
+    "Pairing",
+    "PairingStatus",
     "Participation",
     "ParticipationRole",
     "Role",

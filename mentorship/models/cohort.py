@@ -14,6 +14,7 @@ from .library import Library
 
 TARGET_MONTHS = 18
 OUTER_BOUND_MONTHS = 24
+DEFAULT_MENTOR_CAPACITY = 3
 
 
 class ParticipationRole(enum.StrEnum):
@@ -56,6 +57,10 @@ class Participation(db.Model):
     )
     start_date: Mapped[date]
     target_months: Mapped[int] = mapped_column(default=TARGET_MONTHS)
+    # How many pilots a mentor library takes on in this cohort.
+    mentor_capacity: Mapped[int] = mapped_column(
+        default=DEFAULT_MENTOR_CAPACITY, server_default="3"
+    )
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -67,6 +72,7 @@ class Participation(db.Model):
         sa.CheckConstraint(
             f"target_months BETWEEN 1 AND {OUTER_BOUND_MONTHS}", name="target_months"
         ),
+        sa.CheckConstraint("mentor_capacity BETWEEN 0 AND 50", name="mentor_capacity"),
     )
 
     def __repr__(self) -> str:

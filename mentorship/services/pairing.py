@@ -1,0 +1,228 @@
+"""Pairing mentor libraries with pilot libraries: suggest, propose, publish, end.
+
+Staff propose (one pilot at a time from the ranked suggestions, or the whole cohort at
+once); proposals stay `proposed` until staff publish them, which makes them `active`.
+Ending a pairing keeps it as history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from ..extensions import db
+from ..models import (
+    OPEN_STATUSES,
+    Library,
+    Pairing,
+    PairingStatus,
+    Participation,
+    ParticipationRole,
+    User,
+)
+from . import audit
+from .errors import Conflict, ValidationError
+from .matching import LibraryProfile, optimal_assignment, ranking_score, score_matrix, score_pair
+
+
+def profile(library: Library) -> LibraryProfile:
+    return LibraryProfile(
+        id=library.id,
+        name=library.name,
+        county=library.county,
+        cooperative_system=library.cooperative_system,
+        governance=str(library.governance),
+        service_population=library.service_population,
+        ils_name=library.ils_name,
+    )
+
+
+def _participants(cohort_id: int, role: ParticipationRole) -> list[Participation]:
+    return db.session.scalars(
+        sa.select(Participation)
+        .where(
+            Participation.cohort_id == cohort_id,
+            Participation.role == role,
+            Participation.active.is_(True),
+        )
+        .options(joinedload(Participation.library))
+        .order_by(Participation.id)
+    ).all()
+
+
+def open_pairings(cohort_id: int) -> list[Pairing]:
+    """Proposed and active pairings of a cohort, with both libraries loaded."""
+    pilot = sa.orm.aliased(Participation)
+    return db.session.scalars(
+        sa.select(Pairing)
+        .join(pilot, Pairing.pilot_participation_id == pilot.id)
+        .where(pilot.cohort_id == cohort_id, Pairing.status.in_(OPEN_STATUSES))
+        .options(
+            joinedload(Pairing.pilot).joinedload(Participation.library),
+            joinedload(Pairing.mentor).joinedload(Participation.library),
+        )
+        .order_by(Pairing.id)
+    ).all()
+
+
+def places_taken(cohort_id: int) -> dict[int, int]:
+    """{mentor participation id: open pairings}."""
+    return {
+        mentor_id: count
+        for mentor_id, count in db.session.execute(
+            sa.select(Pairing.mentor_participation_id, sa.func.count())
+            .join(Participation, Participation.id == Pairing.mentor_participation_id)
+            .where(Participation.cohort_id == cohort_id, Pairing.status.in_(OPEN_STATUSES))
+            .group_by(Pairing.mentor_participation_id)
+        )
+    }
+
+
+@dataclass
+class Suggestion:
+    mentor: Participation
+    score: int
+    reasons: tuple[str, ...]
+    places_left: int
+
+
+def suggestions_for(pilot: Participation) -> list[Suggestion]:
+    """Every mentor of the pilot's cohort, best first, with the reasons in words."""
+    taken = places_taken(pilot.cohort_id)
+    ranked = []
+    for mentor in _participants(pilot.cohort_id, ParticipationRole.MENTOR):
+        left = max(mentor.mentor_capacity - taken.get(mentor.id, 0), 0)
+        fit = score_pair(profile(pilot.library), profile(mentor.library))
+        reasons = (
+            *fit.reasons,
+            f"{left} of {mentor.mentor_capacity} places left" if left else "no places left",
+        )
+        ranked.append(
+            Suggestion(mentor, ranking_score(fit, left, mentor.mentor_capacity), reasons, left)
+        )
+    ranked.sort(key=lambda s: (s.places_left == 0, -s.score, s.mentor.library.name))
+    return ranked
+
+
+def _check_pair(pilot: Participation, mentor: Participation) -> None:
+    if pilot.role != ParticipationRole.PILOT or mentor.role != ParticipationRole.MENTOR:
+        raise ValidationError("A pairing joins a pilot library with a mentor library.")
+    if pilot.cohort_id != mentor.cohort_id:
+        raise ValidationError("Both libraries must be in the same cohort.")
+    if db.session.scalar(
+        sa.select(Pairing.id).where(
+            Pairing.pilot_participation_id == pilot.id, Pairing.status.in_(OPEN_STATUSES)
+        )
+    ):
+        raise Conflict(f"{pilot.library.name} already has a mentor (proposed or active).")
+    if places_taken(pilot.cohort_id).get(mentor.id, 0) >= mentor.mentor_capacity:
+        raise Conflict(f"{mentor.library.name} has no places left in this cohort.")
+
+
+def propose(pilot: Participation, mentor: Participation, actor: User | None) -> Pairing:
+    _check_pair(pilot, mentor)
+    pairing = Pairing(
+        pilot_participation_id=pilot.id,
+        mentor_participation_id=mentor.id,
+        status=PairingStatus.PROPOSED,
+        score=score_pair(profile(pilot.library), profile(mentor.library)).score,
+        created_by_id=actor.id if actor else None,
+    )
+    db.session.add(pairing)
+    db.session.flush()
+    audit.record(actor, "propose", pairing, {"mentor": [None, mentor.library.name]})
+    return pairing
+
+
+@dataclass
+class CohortProposal:
+    proposed: list[Pairing]
+    unmatched: list[tuple[Participation, str]]
+
+
+def propose_whole_cohort(cohort_id: int, actor: User | None) -> CohortProposal:
+    """Propose a mentor for every unpaired pilot, maximising the cohort's total score."""
+    paired = {p.pilot_participation_id for p in open_pairings(cohort_id)}
+    pilots = [p for p in _participants(cohort_id, ParticipationRole.PILOT) if p.id not in paired]
+    mentors = _participants(cohort_id, ParticipationRole.MENTOR)
+    taken = places_taken(cohort_id)
+    places = [max(m.mentor_capacity - taken.get(m.id, 0), 0) for m in mentors]
+    scores = score_matrix(
+        [profile(p.library) for p in pilots], [profile(m.library) for m in mentors]
+    )
+    assignment = optimal_assignment(scores, places)
+    proposed = [propose(pilots[p], mentors[m], actor) for p, m in sorted(assignment.pairs.items())]
+    free, wanting = sum(places), len(pilots)
+    reason = (
+        f"no mentor has a place left ({free} free places for {wanting} unpaired pilots)"
+        if mentors
+        else "this cohort has no mentor libraries yet"
+    )
+    return CohortProposal(proposed, [(pilots[i], reason) for i in assignment.unmatched])
+
+
+def remove_proposal(pairing: Pairing, actor: User | None) -> None:
+    if pairing.status != PairingStatus.PROPOSED:
+        raise Conflict("Only a proposal can be removed; end an active pairing instead.")
+    audit.record(actor, "remove proposal", pairing, {"status": ["proposed", None]})
+    db.session.delete(pairing)
+
+
+def publish(cohort_id: int, today: date, actor: User | None) -> list[Pairing]:
+    """Make every proposal of the cohort active. Returns the pairings published."""
+    published = [p for p in open_pairings(cohort_id) if p.status == PairingStatus.PROPOSED]
+    for pairing in published:
+        pairing.status = PairingStatus.ACTIVE
+        pairing.start_date = today
+        audit.record(actor, "publish", pairing, {"status": ["proposed", "active"]})
+    return published
+
+
+def end(pairing: Pairing, today: date, actor: User | None) -> None:
+    if pairing.status != PairingStatus.ACTIVE:
+        raise Conflict("Only an active pairing can be ended.")
+    pairing.status = PairingStatus.ENDED
+    pairing.end_date = today
+    audit.record(actor, "end", pairing, {"status": ["active", "ended"]})
+
+
+def active_pairings_of_library(library_id: int) -> list[Pairing]:
+    """Active pairings where the library is pilot or mentor (for home pages)."""
+    pilot = sa.orm.aliased(Participation)
+    mentor = sa.orm.aliased(Participation)
+    return db.session.scalars(
+        sa.select(Pairing)
+        .join(pilot, Pairing.pilot_participation_id == pilot.id)
+        .join(mentor, Pairing.mentor_participation_id == mentor.id)
+        .where(
+            Pairing.status == PairingStatus.ACTIVE,
+            sa.or_(pilot.library_id == library_id, mentor.library_id == library_id),
+        )
+        .options(
+            joinedload(Pairing.pilot).joinedload(Participation.library),
+            joinedload(Pairing.mentor).joinedload(Participation.library),
+        )
+    ).all()
+
+
+def mentee_library_ids(library_id: int) -> set[int]:
+    """Libraries a mentor library actively mentors (they may see each other's pages)."""
+    return {
+        p.pilot.library_id
+        for p in active_pairings_of_library(library_id)
+        if p.mentor.library_id == library_id
+    }
+
+
+def people_to_tell(pairings: list[Pairing]) -> dict[int, list[User]]:
+    """{library id: its active people} for both sides of the pairings, in one query."""
+    library_ids = {p.pilot.library_id for p in pairings} | {p.mentor.library_id for p in pairings}
+    people: dict[int, list[User]] = {library_id: [] for library_id in library_ids}
+    for user in db.session.scalars(
+        sa.select(User).where(User.library_id.in_(library_ids), User.active.is_(True))
+    ):
+        people[user.library_id].append(user)
+    return people
