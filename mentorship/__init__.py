@@ -59,6 +59,7 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.districts import bp as districts_bp
     from .blueprints.home import bp as home_bp
     from .blueprints.libraries import bp as libraries_bp
+    from .blueprints.pairing import bp as pairing_bp
     from .blueprints.people import bp as people_bp
 
     for blueprint in (
@@ -69,6 +70,7 @@ def register_blueprints(app: Flask) -> None:
         cohorts_bp,
         people_bp,
         audit_bp,
+        pairing_bp,
     ):
         app.register_blueprint(blueprint)
 

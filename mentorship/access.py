@@ -16,7 +16,7 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from .extensions import db
-from .models import AuditEvent, Cohort, Library, Participation, Role, SchoolDistrict, User
+from .models import AuditEvent, Cohort, Library, Pairing, Participation, Role, SchoolDistrict, User
 
 T = TypeVar("T")
 
@@ -34,7 +34,12 @@ def _own_library(user: User, library: Library | None) -> bool:
         return True
     if user.role not in (Role.PILOT, Role.MENTOR):
         return False
-    return library is None or user.library_id == library.id
+    if library is None or user.library_id == library.id:
+        return True
+    # Paired libraries see each other (mentor and pilot work together).
+    from .services.pairing import paired_library_ids
+
+    return library.id in paired_library_ids(user.library_id)
 
 
 # (kind of target, action) -> rule. What is not listed is refused.
@@ -63,6 +68,7 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (User, EDIT): _staff,
     (User, DEACTIVATE): _staff,
     (AuditEvent, LIST): _staff,
+    (Pairing, EDIT): _staff,
 }
 
 

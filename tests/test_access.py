@@ -60,6 +60,10 @@ TABLE = [
     ("GET", "/people/{pilot_user}", STAFF_ONLY),
     ("GET", "/people/{pilot_user}/edit", STAFF_ONLY),
     ("POST", "/people/{pilot_user}/send-link", STAFF_TOGGLE),
+    ("GET", "/pairings/cohorts/{cohort}", STAFF_ONLY),
+    ("GET", "/pairings/pilots/{participation}", STAFF_ONLY),
+    ("POST", "/pairings/cohorts/{cohort}/propose-all", STAFF_TOGGLE),
+    ("POST", "/pairings/cohorts/{cohort}/publish", STAFF_TOGGLE),
     ("GET", "/audit/", STAFF_ONLY),
     ("GET", "/audit/?format=csv", STAFF_ONLY),
 ]

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
+from ..mail import Mail
 from ..models import (
     OPEN_STATUSES,
     Library,
@@ -208,13 +209,13 @@ def active_pairings_of_library(library_id: int) -> list[Pairing]:
     ).all()
 
 
-def mentee_library_ids(library_id: int) -> set[int]:
-    """Libraries a mentor library actively mentors (they may see each other's pages)."""
-    return {
-        p.pilot.library_id
-        for p in active_pairings_of_library(library_id)
-        if p.mentor.library_id == library_id
-    }
+def paired_library_ids(library_id: int) -> set[int]:
+    """Libraries actively paired with this one, either way round."""
+    ids = set()
+    for pairing in active_pairings_of_library(library_id):
+        ids |= {pairing.pilot.library_id, pairing.mentor.library_id}
+    ids.discard(library_id)
+    return ids
 
 
 def people_to_tell(pairings: list[Pairing]) -> dict[int, list[User]]:
@@ -226,3 +227,67 @@ def people_to_tell(pairings: list[Pairing]) -> dict[int, list[User]]:
     ):
         people[user.library_id].append(user)
     return people
+
+
+def open_pairing_of(pilot_participation_id: int) -> Pairing | None:
+    return db.session.scalar(
+        sa.select(Pairing).where(
+            Pairing.pilot_participation_id == pilot_participation_id,
+            Pairing.status.in_(OPEN_STATUSES),
+        )
+    )
+
+
+def propose_instead(pilot: Participation, mentor: Participation, actor: User | None) -> Pairing:
+    """Staff change a proposal: the old proposal goes, the new one is made."""
+    current = open_pairing_of(pilot.id)
+    if current is not None and current.status == PairingStatus.PROPOSED:
+        remove_proposal(current, actor)
+        db.session.flush()
+    return propose(pilot, mentor, actor)
+
+
+def board(cohort_id: int) -> dict:
+    """The staff pairing page: pilots with their pairing, mentors with places used."""
+    pairings = open_pairings(cohort_id)
+    by_pilot = {p.pilot_participation_id: p for p in pairings}
+    taken = places_taken(cohort_id)
+    mentors = _participants(cohort_id, ParticipationRole.MENTOR)
+    return {
+        "pilots": [
+            (pilot, by_pilot.get(pilot.id))
+            for pilot in _participants(cohort_id, ParticipationRole.PILOT)
+        ],
+        "mentors": [(m, taken.get(m.id, 0)) for m in mentors],
+        "proposed_count": sum(p.status == PairingStatus.PROPOSED for p in pairings),
+    }
+
+
+def announcements(pairings: list[Pairing]) -> list:
+    """One email per library side of each newly active pairing."""
+    people = people_to_tell(pairings)
+    messages = []
+    for pairing in pairings:
+        pilot_lib, mentor_lib = pairing.pilot.library, pairing.mentor.library
+        for library, other, role in (
+            (pilot_lib, mentor_lib, "mentor"),
+            (mentor_lib, pilot_lib, "mentee"),
+        ):
+            recipients = tuple(u.email for u in people[library.id])
+            if not recipients:
+                continue
+            contacts = "\n".join(f"  {u.name} <{u.email}>" for u in people[other.id]) or (
+                f"  {other.contact_name} {other.contact_email}".rstrip()
+            )
+            messages.append(
+                Mail(
+                    to=recipients,
+                    subject=f"Your {role} library: {other.name}",
+                    body=(
+                        f"Program staff have paired {library.name} with {other.name} "
+                        f"(your {role}) in {pairing.pilot.cohort.name}.\n\n"
+                        f"How to reach them:\n{contacts}\n"
+                    ),
+                )
+            )
+    return messages

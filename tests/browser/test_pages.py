@@ -31,6 +31,11 @@ def ids(app) -> dict[str, int]:
             "district": first(SchoolDistrict),
             "cohort": first(Cohort),
             "participation": first(Participation),
+            "pilot": db.session.scalar(
+                sa.select(Participation.id)
+                .where(Participation.role == "pilot")
+                .order_by(Participation.id)
+            ),
             "person": db.session.scalar(sa.select(User.id).where(User.email == "pilot@demo.test")),
             "own_library": db.session.scalar(
                 sa.select(User.library_id).where(User.email == "pilot@demo.test")
@@ -67,6 +72,8 @@ STAFF_PAGES = [
     "/people/{person}",
     "/people/{person}/edit",
     "/audit/",
+    "/pairings/cohorts/{cohort}",
+    "/pairings/pilots/{pilot}",
     "/libraries/?q=county&page=2",
     "/no-such-page",
 ]
@@ -126,3 +133,22 @@ def test_phone_width_shows_the_whole_home_page(browser, live_server, axe):
     assert width <= 375, f"the page scrolls sideways on a phone ({width}px)"
     assert_accessible(axe, page, "phone-pilot-home")
     context.close()
+
+
+def test_staff_pair_the_year_2_cohort_in_the_browser(page, live_server, axe):
+    base_url, app = live_server
+    with app.app_context():
+        year2 = db.session.scalar(sa.select(Cohort.id).where(Cohort.name.like("Year 2%")))
+    sign_in(page, base_url, "staff@demo.test")
+    page.goto(f"{base_url}/cohorts/{year2}")
+    page.get_by_role("link", name="Pair mentors and pilots").click()
+    page.get_by_role("button", name="Propose mentors for all unpaired pilots").click()
+    expect(page.get_by_role("status").first).to_contain_text("pairings proposed")
+    assert_accessible(axe, page, "staff-pairing-proposed")
+    page.get_by_role("link", name=re.compile("Change mentor")).first.click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("A mentor for")
+    assert_accessible(axe, page, "staff-pairing-suggestions")
+    page.go_back()
+    page.get_by_role("button", name=re.compile(r"Publish \d+ proposals")).click()
+    expect(page.get_by_role("status").first).to_contain_text("published")
+    expect(page.get_by_text("active").first).to_be_visible()

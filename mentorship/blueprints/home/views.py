@@ -6,6 +6,7 @@ from flask_login import current_user, login_required
 
 from ...models import Role
 from ...services import overview
+from ...services import pairing as pairing_service
 from ...services.libraries import people_of
 from ...tables import Column
 from . import bp
@@ -48,9 +49,12 @@ def index():
             columns=STATE_COHORT_COLUMNS,
             by_system=overview.libraries_by_system(),
         )
+    pairings = pairing_service.active_pairings_of_library(current_user.library_id)
     return render_template(
         "home/library.html",
         library=current_user.library,
+        pairings=pairings,
+        people_by_library=pairing_service.people_to_tell(pairings),
         timelines=overview.library_timelines(current_user.library_id, local_today()),
         colleagues=[p for p in people_of(current_user.library_id) if p.id != current_user.id],
     )
