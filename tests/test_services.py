@@ -53,6 +53,13 @@ def test_demo_data_loads_twice_without_duplicates(ctx):
     pilot = db.session.scalar(sa.select(User).where(User.email == "pilot@demo.test"))
     pilot2 = db.session.scalar(sa.select(User).where(User.email == "pilot2@demo.test"))
     assert pilot.library_id != pilot2.library_id
+    # Year 1 is running: every pilot has an active mentor, the demo pilot the demo mentor.
+    from mentorship.services.pairing import active_pairings_of_library
+
+    mentor = db.session.scalar(sa.select(User).where(User.email == "mentor@demo.test"))
+    [pairing] = active_pairings_of_library(pilot.library_id)
+    assert pairing.mentor.library_id == mentor.library_id
+    assert first["pairings"] == 11
     # A Year 1 pilot comes back as a Year 2 mentor.
     roles_by_library = db.session.execute(
         sa.select(Participation.library_id, sa.func.count())

@@ -11,8 +11,17 @@ import sqlalchemy as sa
 
 from .. import demo_data
 from ..extensions import db
-from ..models import Cohort, Library, Participation, ParticipationRole, Role, SchoolDistrict, User
-from . import records
+from ..models import (
+    Cohort,
+    Library,
+    Pairing,
+    Participation,
+    ParticipationRole,
+    Role,
+    SchoolDistrict,
+    User,
+)
+from . import pairing, records
 from .auth import hash_password
 
 DEMO_PASSWORD = "demo-password"
@@ -68,9 +77,20 @@ def _person(email: str, name: str, role: Role, library: Library | None) -> User:
     )
 
 
+def _pair_year1(cohort: Cohort, pilot_name: str, mentor_name: str) -> None:
+    """Year 1 has been running for months: its pairings are active. The demo pilot gets
+    the demo mentor; the rest come from the whole-cohort assignment."""
+    if pairing.open_pairings(cohort.id):
+        return
+    by_name = {p.library.name: p for p in cohort.participations}
+    pairing.propose(by_name[pilot_name], by_name[mentor_name], actor=None)
+    pairing.propose_whole_cohort(cohort.id, actor=None)
+    pairing.publish(cohort.id, cohort.start_date, actor=None)
+
+
 def seed_demo() -> dict[str, int]:
     """Load the demo cohorts, libraries, districts and accounts; returns row counts."""
-    _cohort(*YEAR1, demo_data.YEAR1_LIBRARIES)
+    year1 = _cohort(*YEAR1, demo_data.YEAR1_LIBRARIES)
     _cohort(*YEAR2, demo_data.YEAR2_LIBRARIES)
     for entry in demo_data.SCHOOL_DISTRICTS:
         _get_or_create(
@@ -90,9 +110,12 @@ def seed_demo() -> dict[str, int]:
     _person("pilot@demo.test", "Priya Raman", Role.PILOT, by_name[pilots[0]["name"]])
     _person("pilot2@demo.test", "Luis Carrillo", Role.PILOT, by_name[pilots[1]["name"]])
     _person("mentor@demo.test", "Grace Lin", Role.MENTOR, by_name[mentor["name"]])
+    db.session.flush()
+    db.session.expire(year1, ["participations"])
+    _pair_year1(year1, pilots[0]["name"], mentor["name"])
     return {
         model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-        for model in (Library, SchoolDistrict, Cohort, Participation, User)
+        for model in (Library, SchoolDistrict, Cohort, Participation, User, Pairing)
     }
 
 
