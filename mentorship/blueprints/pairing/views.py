@@ -18,14 +18,14 @@ def _board_url(cohort_id: int) -> str:
 def _run(action, success: str, next_url: str):
     """One staff action, one transaction; a refusal is shown, nothing is stored."""
     try:
-        result = action()
+        action()
         db.session.commit()
     except DomainError as error:
         db.session.rollback()
         flash(error.message, "error")
-        return redirect(next_url), None
-    flash(success, "success")
-    return redirect(next_url), result
+    else:
+        flash(success, "success")
+    return redirect(next_url)
 
 
 @bp.get("/cohorts/<int:cohort_id>")
@@ -78,12 +78,11 @@ def suggestions(participation_id: int):
 def propose(participation_id: int):
     pilot = get_or_404(Participation, participation_id, EDIT)
     mentor = get_or_404(Participation, request.form.get("mentor_id", type=int) or 0, EDIT)
-    response, _ = _run(
+    return _run(
         lambda: pairing_service.propose_instead(pilot, mentor, current_user),
         f"{mentor.library.name} is proposed as mentor of {pilot.library.name}.",
         _board_url(pilot.cohort_id),
     )
-    return response
 
 
 @bp.post("/<int:pairing_id>/remove")
@@ -91,21 +90,19 @@ def propose(participation_id: int):
 def remove(pairing_id: int):
     pairing = get_or_404(Pairing, pairing_id, EDIT)
     cohort_id = pairing.pilot.cohort_id
-    response, _ = _run(
+    return _run(
         lambda: pairing_service.remove_proposal(pairing, current_user),
         "The proposal was removed.",
         _board_url(cohort_id),
     )
-    return response
 
 
 @bp.post("/<int:pairing_id>/end")
 @require(EDIT, Pairing)
 def end(pairing_id: int):
     pairing = get_or_404(Pairing, pairing_id, EDIT)
-    response, _ = _run(
+    return _run(
         lambda: pairing_service.end(pairing, local_today(), current_user),
         "The pairing was ended; it stays in the history.",
         _board_url(pairing.pilot.cohort_id),
     )
-    return response
