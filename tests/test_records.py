@@ -74,7 +74,8 @@ def test_staff_add_a_library_and_the_change_is_audited(staff, app):
     ("changes", "field", "message"),
     [
         ({"name": ""}, "name", "This field is required"),
-        ({"county": ""}, "county", "This field is required"),
+        ({"county": ""}, "county", "Choose the county"),
+        ({"county": "Alameeda"}, "county", "Not a valid choice"),
         ({"service_population": "lots"}, "service_population", "Not a valid integer"),
         ({"service_population": "-5"}, "service_population", "0 or more"),
         ({"website": "salinas library"}, "website", "starting with https://"),

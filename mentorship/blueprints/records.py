@@ -14,10 +14,13 @@ import sqlalchemy as sa
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
+from wtforms import SelectField
+from wtforms.validators import DataRequired
 
 from ..access import CREATE, DEACTIVATE, EDIT, LIST, VIEW, get_or_404, require
 from ..extensions import db
 from ..models import AuditEvent
+from ..models.library import CALIFORNIA_COUNTIES
 from ..services import records
 from ..services.errors import DomainError
 from ..tables import Column, csv_response
@@ -172,3 +175,12 @@ def set_active_from_form(obj: Any, label: str, next_url: str):
     db.session.commit()
     flash(f"{label} is now {'active' if active else 'deactivated'}.", "success")
     return redirect(next_url)
+
+
+def county_field() -> Any:
+    """California's 58 counties as a list, so a county is never misspelt."""
+    return SelectField(
+        "County",
+        choices=[("", "Choose a county")] + [(county, county) for county in CALIFORNIA_COUNTIES],
+        validators=[DataRequired(message="Choose the county.")],
+    )

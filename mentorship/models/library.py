@@ -24,6 +24,27 @@ COOPERATIVE_SYSTEMS = (
     "Southern California Library Cooperative",
 )
 
+# California's 58 counties, as the U.S. Census names them (without "County").
+CALIFORNIA_COUNTIES = (
+    "Alameda", "Alpine", "Amador", "Butte", "Calaveras", "Colusa", "Contra Costa",
+    "Del Norte", "El Dorado", "Fresno", "Glenn", "Humboldt", "Imperial", "Inyo", "Kern",
+    "Kings", "Lake", "Lassen", "Los Angeles", "Madera", "Marin", "Mariposa", "Mendocino",
+    "Merced", "Modoc", "Mono", "Monterey", "Napa", "Nevada", "Orange", "Placer", "Plumas",
+    "Riverside", "Sacramento", "San Benito", "San Bernardino", "San Diego", "San Francisco",
+    "San Joaquin", "San Luis Obispo", "San Mateo", "Santa Barbara", "Santa Clara",
+    "Santa Cruz", "Shasta", "Sierra", "Siskiyou", "Solano", "Sonoma", "Stanislaus", "Sutter",
+    "Tehama", "Trinity", "Tulare", "Tuolumne", "Ventura", "Yolo", "Yuba",
+)  # fmt: skip
+
+
+def california_county(name: str) -> str | None:
+    """The county's proper spelling for `name` (any case, "County" suffix allowed)."""
+    key = name.strip().lower().removesuffix(" county").strip()
+    for county in CALIFORNIA_COUNTIES:
+        if county.lower() == key:
+            return county
+    return None
+
 
 class Governance(enum.StrEnum):
     CITY = "city"

@@ -8,7 +8,7 @@ from wtforms.validators import DataRequired, Length, NumberRange, Optional, Vali
 
 from ...extensions import db
 from ...models import SchoolDistrict
-from ..records import RecordForm
+from ..records import RecordForm, county_field
 
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -17,7 +17,7 @@ class SchoolDistrictForm(RecordForm):
     fields_to_store = ("name", "county", "state_code", "students_enrolled", "enrolment_school_year")
 
     name = StringField("District name", validators=[DataRequired(), Length(max=200)])
-    county = StringField("County", validators=[DataRequired(), Length(max=60)])
+    county = county_field()
     state_code = StringField(
         "State code",
         validators=[Optional(), Length(max=20)],

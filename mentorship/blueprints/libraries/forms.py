@@ -14,7 +14,7 @@ from wtforms.validators import (
 
 from ...extensions import db
 from ...models.library import COOPERATIVE_SYSTEMS, Governance, Library
-from ..records import RecordForm
+from ..records import RecordForm, county_field
 
 
 class LibraryForm(RecordForm):
@@ -40,7 +40,7 @@ class LibraryForm(RecordForm):
         description="Shown in tight places, e.g. “San José PL”.",
     )
     city = StringField("City", validators=[Length(max=100)])
-    county = StringField("County", validators=[DataRequired(), Length(max=60)])
+    county = county_field()
     cooperative_system = SelectField(
         "Cooperative library system",
         choices=[("", "None / not in a system")] + [(name, name) for name in COOPERATIVE_SYSTEMS],
