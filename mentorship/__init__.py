@@ -60,6 +60,7 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.home import bp as home_bp
     from .blueprints.libraries import bp as libraries_bp
     from .blueprints.pairing import bp as pairing_bp
+    from .blueprints.partnerships import bp as partnerships_bp
     from .blueprints.people import bp as people_bp
 
     for blueprint in (
@@ -71,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
         people_bp,
         audit_bp,
         pairing_bp,
+        partnerships_bp,
     ):
         app.register_blueprint(blueprint)
 

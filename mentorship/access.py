@@ -16,7 +16,20 @@ from flask import abort
 from flask_login import current_user, login_required
 
 from .extensions import db
-from .models import AuditEvent, Cohort, Library, Pairing, Participation, Role, SchoolDistrict, User
+from .models import (
+    Agreement,
+    AuditEvent,
+    Cohort,
+    CommitmentLetter,
+    LetterSigner,
+    Library,
+    Pairing,
+    Participation,
+    Partnership,
+    Role,
+    SchoolDistrict,
+    User,
+)
 
 T = TypeVar("T")
 
@@ -29,24 +42,38 @@ def _staff(user: User, obj: Any) -> bool:
     return user.role == Role.STAFF
 
 
-def _own_library(user: User, library: Library | None) -> bool:
+def _library_id_of(obj: Any) -> int:
+    return obj.id if isinstance(obj, Library) else obj.library_id
+
+
+def _own_or_paired_library(user: User, obj: Any) -> bool:
+    """Staff; or a librarian of the library the object belongs to, or of a paired one."""
     if user.role == Role.STAFF:
         return True
     if user.role not in (Role.PILOT, Role.MENTOR):
         return False
-    if library is None or user.library_id == library.id:
+    if obj is None or user.library_id == _library_id_of(obj):
         return True
-    # Paired libraries see each other (mentor and pilot work together).
+    # Paired libraries see each other's work (mentor and pilot work together).
     from .services.pairing import paired_library_ids
 
-    return library.id in paired_library_ids(user.library_id)
+    return _library_id_of(obj) in paired_library_ids(user.library_id)
+
+
+def _own_library(user: User, obj: Any) -> bool:
+    """Staff; or a librarian of the library the object belongs to (changes stay in-house)."""
+    if user.role == Role.STAFF:
+        return True
+    if user.role not in (Role.PILOT, Role.MENTOR):
+        return False
+    return obj is None or user.library_id == _library_id_of(obj)
 
 
 # (kind of target, action) -> rule. What is not listed is refused.
 RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (Library, LIST): _staff,
     (Library, CREATE): _staff,
-    (Library, VIEW): _own_library,
+    (Library, VIEW): _own_or_paired_library,
     (Library, EDIT): _staff,
     (Library, DEACTIVATE): _staff,
     (SchoolDistrict, LIST): _staff,
@@ -59,6 +86,7 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (Cohort, VIEW): _staff,
     (Cohort, EDIT): _staff,
     (Cohort, DEACTIVATE): _staff,
+    (Participation, VIEW): _own_or_paired_library,
     (Participation, CREATE): _staff,
     (Participation, EDIT): _staff,
     (Participation, DEACTIVATE): _staff,
@@ -69,6 +97,20 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (User, DEACTIVATE): _staff,
     (AuditEvent, LIST): _staff,
     (Pairing, EDIT): _staff,
+    # A library's school partners, agreements and letter: its own people and staff
+    # change them; its paired mentor or pilot reads them; state officials see the
+    # figures in the rollup, never these pages (they hold contact details).
+    (Partnership, VIEW): _own_or_paired_library,
+    (Partnership, CREATE): _own_library,
+    (Partnership, EDIT): _own_library,
+    (Partnership, DEACTIVATE): _own_library,
+    (Agreement, VIEW): _own_or_paired_library,
+    (Agreement, CREATE): _own_library,
+    (Agreement, EDIT): _own_library,
+    (Agreement, LIST): _staff,  # the statewide "expiring soon" list
+    (CommitmentLetter, VIEW): _own_or_paired_library,
+    (CommitmentLetter, EDIT): _own_library,
+    (LetterSigner, EDIT): _own_library,
 }
 
 

@@ -6,6 +6,7 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 from flask import Response
@@ -22,6 +23,8 @@ class Column:
 
 
 def _csv_cell(value: Any) -> str:
+    if isinstance(value, date):
+        return value.isoformat()  # what spreadsheets read as a date
     text = "" if value is None else (str(value) if isinstance(value, int | float) else plain(value))
     # Keep spreadsheet programs from running a cell as a formula.
     return (

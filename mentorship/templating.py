@@ -10,7 +10,7 @@ from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 from .access import LIST, may
-from .models import AuditEvent, Cohort, Library, SchoolDistrict, User
+from .models import Agreement, AuditEvent, Cohort, Library, SchoolDistrict, User
 
 
 def local_datetime(value: datetime | None) -> str:
@@ -18,6 +18,11 @@ def local_datetime(value: datetime | None) -> str:
         return ""
     zone = ZoneInfo(current_app.config["TIME_ZONE"])
     return value.astimezone(zone).strftime("%b %-d, %Y %-I:%M %p")
+
+
+def local_today() -> date:
+    """Today in the program's time zone (California), not the server's."""
+    return datetime.now(ZoneInfo(current_app.config["TIME_ZONE"])).date()
 
 
 def long_date(value: date | None) -> str:
@@ -33,6 +38,8 @@ def plain(value) -> str:
         return "yes" if value else "no"
     if isinstance(value, int):
         return f"{value:,}"
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return long_date(value)
     return str(value)
 
 
@@ -42,6 +49,7 @@ NAV = [
     ("libraries.index", "Libraries", Library),
     ("districts.index", "School districts", SchoolDistrict),
     ("people.index", "People", User),
+    ("partnerships.expiring", "Agreements", Agreement),
     ("audit.index", "Audit log", AuditEvent),
 ]
 
@@ -61,6 +69,8 @@ def navigation() -> list[dict]:
     if current_user.library_id:
         url = url_for("libraries.show", object_id=current_user.library_id)
         items.append({"url": url, "label": "My library", "current": request.path == url})
+        url = url_for("partnerships.library_partners", library_id=current_user.library_id)
+        items.append({"url": url, "label": "School partners", "current": request.path == url})
     return items
 
 

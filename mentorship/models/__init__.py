@@ -4,9 +4,31 @@ from .audit import AuditEvent
 from .cohort import OUTER_BOUND_MONTHS, TARGET_MONTHS, Cohort, Participation, ParticipationRole
 from .library import Governance, Library, SchoolDistrict
 from .pairing import OPEN_STATUSES, Pairing, PairingStatus
+from .partnership import (
+    Agreement,
+    AgreementKind,
+    CardModel,
+    CommitmentLetter,
+    Enrolment,
+    LetterSigner,
+    Partnership,
+    PartnershipStage,
+    PartnershipStageDate,
+    SignerRole,
+)
 from .user import LIBRARY_ROLES, Role, User
 
 __all__ = [
+    "Agreement",
+    "AgreementKind",
+    "CardModel",
+    "CommitmentLetter",
+    "Enrolment",
+    "LetterSigner",
+    "Partnership",
+    "PartnershipStage",
+    "PartnershipStageDate",
+    "SignerRole",
     "LIBRARY_ROLES",
     "OPEN_STATUSES",
     "OUTER_BOUND_MONTHS",

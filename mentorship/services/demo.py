@@ -5,23 +5,29 @@ Safe to run again: rows are found by their natural keys and never duplicated.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
 from .. import demo_data
 from ..extensions import db
 from ..models import (
+    AgreementKind,
+    CardModel,
     Cohort,
+    Enrolment,
     Library,
     Pairing,
     Participation,
     ParticipationRole,
+    Partnership,
+    PartnershipStage,
     Role,
     SchoolDistrict,
+    SignerRole,
     User,
 )
-from . import pairing, records
+from . import pairing, partnerships, records
 from .auth import hash_password
 
 DEMO_PASSWORD = "demo-password"
@@ -88,7 +94,105 @@ def _pair_year1(cohort: Cohort, pilot_name: str, mentor_name: str) -> None:
     pairing.publish(cohort.id, cohort.start_date, actor=None)
 
 
-def seed_demo() -> dict[str, int]:
+# Year 1 pilots are over a year in: each district partnership is at some stage
+# (positions, in the order of the districts); days after the start each stage was reached.
+YEAR1_STAGE_PLAN = (4, 3, 2, 5, 3, 6, 1, 4, 3, 2, 5, 3, 4, 2, 6, 3, 1, 4, 2, 3, 5, 2, 4, 3)
+STAGE_DAYS = (20, 60, 130, 250, 320, 400, 720)
+DEMO_SIGNER_NAMES = (
+    "Maria Gonzalez", "James Okafor", "Aisha Patel", "Robert Nguyen", "Elena Ruiz",
+    "David Kim", "Sarah Thompson", "Miguel Hernández", "Linda Park",
+)  # fmt: skip
+CARD_MODELS = (CardModel.DIGITAL_ONLY, CardModel.FULL, CardModel.STARTER)
+
+
+def _partnerships(today: date) -> None:
+    """School-district partnerships with stages, agreements and letters (once)."""
+    if db.session.scalar(sa.select(Partnership.id).limit(1)):
+        return
+    stages = db.session.scalars(sa.select(PartnershipStage).order_by("position")).all()
+    participation_of = {
+        p.library.name: p
+        for p in db.session.scalars(sa.select(Participation).where(Participation.active))
+    }
+    districts = {(d.name, d.county): d for d in db.session.scalars(sa.select(SchoolDistrict))}
+    rollout: dict[str, int] = {}
+    year1_index = 0
+    for entry in demo_data.SCHOOL_DISTRICTS:
+        participation = participation_of.get(entry.get("library"))
+        if participation is None:
+            continue
+        library = participation.library
+        rollout[library.name] = rollout.get(library.name, 0) + 1
+        start = participation.start_date
+        in_year1 = participation.cohort.name == YEAR1[0]
+        if in_year1:
+            position = YEAR1_STAGE_PLAN[year1_index % len(YEAR1_STAGE_PLAN)]
+            year1_index += 1
+        elif rollout[library.name] == 1:
+            position = 1
+        else:
+            continue  # Year 2 pilots start with one district
+        partnership = partnerships.create_partnership(
+            library,
+            {
+                "district_id": districts[(entry["name"], entry["county"])].id,
+                "rollout_order": rollout[library.name],
+                "card_model": CARD_MODELS[year1_index % 3] if position >= 3 else None,
+                "enrolment": Enrolment.OPT_OUT if position >= 3 else None,
+                "fine_free": True if position >= 3 else None,
+            },
+            min(start + timedelta(days=STAGE_DAYS[0]), today),
+            actor=None,
+        )
+        for stage in stages[1:position]:
+            reached = min(start + timedelta(days=STAGE_DAYS[stage.position - 1]), today)
+            partnerships.move_to_stage(partnership, stage, reached, today, actor=None)
+        if position >= 4:
+            # One agreement in three falls due within the next 90 days.
+            expires = today + timedelta(days=60) if year1_index % 3 == 1 else date(2029, 6, 30)
+            partnerships.add_agreement(
+                partnership,
+                {
+                    "kind": AgreementKind.DATA_SHARING,
+                    "effective_on": start + timedelta(days=STAGE_DAYS[3]),
+                    "expires_on": expires,
+                },
+                actor=None,
+            )
+    _letters(today)
+
+
+def _letters(today: date) -> None:
+    """Year 1 pilots past the letter stage have all three signatures; others are on the way."""
+    for participation in db.session.scalars(
+        sa.select(Participation).where(Participation.role == ParticipationRole.PILOT)
+    ):
+        if participation.cohort.name != YEAR1[0]:
+            continue
+        furthest = max(
+            (p.stage.position for p in partnerships.partnerships_of(participation.library_id)),
+            default=0,
+        )
+        letter = partnerships.letter_for(participation)
+        signed_on = participation.start_date + timedelta(days=STAGE_DAYS[2])
+        city = participation.library.city or participation.library.county
+        first, second, third = (DEMO_SIGNER_NAMES[(participation.id + k) % 9] for k in (0, 3, 6))
+        signers = [(SignerRole.LIBRARY_DIRECTOR, first, "Library Director")]
+        if furthest >= 3:
+            signers += [
+                (SignerRole.CHIEF_ELECTED_OFFICIAL, second, f"Mayor of {city}"),
+                (SignerRole.SUPERINTENDENT, third, "Superintendent of Schools"),
+            ]
+        for role, name, title in signers:
+            partnerships.add_signer(
+                letter,
+                {"role": role, "name": name, "title": title, "signed_on": signed_on},
+                today,
+                actor=None,
+            )
+
+
+def seed_demo(today: date | None = None) -> dict[str, int]:
     """Load the demo cohorts, libraries, districts and accounts; returns row counts."""
     year1 = _cohort(*YEAR1, demo_data.YEAR1_LIBRARIES)
     _cohort(*YEAR2, demo_data.YEAR2_LIBRARIES)
@@ -113,9 +217,10 @@ def seed_demo() -> dict[str, int]:
     db.session.flush()
     db.session.expire(year1, ["participations"])
     _pair_year1(year1, pilots[0]["name"], mentor["name"])
+    _partnerships(today or date.today())
     return {
         model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-        for model in (Library, SchoolDistrict, Cohort, Participation, User, Pairing)
+        for model in (Library, SchoolDistrict, Cohort, Participation, User, Pairing, Partnership)
     }
 
 

@@ -1,7 +1,4 @@
-from datetime import datetime
-from zoneinfo import ZoneInfo
-
-from flask import current_app, render_template, url_for
+from flask import render_template, url_for
 from flask_login import current_user, login_required
 
 from ...models import Role
@@ -9,6 +6,7 @@ from ...services import overview
 from ...services import pairing as pairing_service
 from ...services.libraries import people_of
 from ...tables import Column
+from ...templating import local_today
 from . import bp
 
 COHORT_COLUMNS = [
@@ -25,10 +23,6 @@ COHORT_COLUMNS = [
 ]
 # State officials see aggregates only: the same table without links to records.
 STATE_COHORT_COLUMNS = [Column(c.label, c.value, numeric=c.numeric) for c in COHORT_COLUMNS]
-
-
-def local_today():
-    return datetime.now(ZoneInfo(current_app.config["TIME_ZONE"])).date()
 
 
 @bp.get("/")

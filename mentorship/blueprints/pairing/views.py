@@ -7,7 +7,7 @@ from ...extensions import db
 from ...models import Cohort, Pairing, Participation, ParticipationRole
 from ...services import pairing as pairing_service
 from ...services.errors import DomainError
-from ..home.views import local_today
+from ...templating import local_today
 from . import bp
 
 

@@ -1,0 +1,154 @@
+from __future__ import annotations
+
+import enum
+
+from flask_wtf import FlaskForm
+from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField, URLField
+from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
+
+from ...models import AgreementKind, CardModel, Enrolment, SignerRole
+from ..records import RecordForm
+
+NOT_DECIDED = ("", "Not decided yet")
+
+
+def _optional_choice(enum_class: type[enum.Enum]):
+    """A select whose empty choice stores None (the library has not decided yet)."""
+    return lambda value: enum_class(value) if value not in ("", None) else None
+
+
+def _yes_no(value):
+    return {"yes": True, "no": False, True: True, False: False}.get(value)
+
+
+def _document_link(label: str) -> URLField:
+    return URLField(
+        label,
+        validators=[Optional(), URL(message="Enter a full address starting with https://")],
+        description="Optional: where the signed copy is kept (shared drive, document system).",
+        filters=[lambda value: (value or "").strip()],
+    )
+
+
+class PartnershipForm(RecordForm):
+    fields_to_store = (
+        "district_id",
+        "card_model",
+        "enrolment",
+        "fine_free",
+        "rollout_order",
+        "contact_name",
+        "contact_title",
+        "contact_email",
+        "contact_phone",
+        "notes",
+    )
+
+    district_id = SelectField("School district", coerce=int, validate_choice=True)
+    card_model = SelectField(
+        "Card model",
+        choices=[NOT_DECIDED] + [(m.value, m.value.capitalize()) for m in CardModel],
+        coerce=_optional_choice(CardModel),
+        description="Full card; starter card (e.g. a limit on physical checkouts); "
+        "or digital only (e-resources, student ID as card number).",
+    )
+    enrolment = SelectField(
+        "Enrolment",
+        choices=[
+            NOT_DECIDED,
+            (Enrolment.OPT_OUT.value, "Opt-out: every student gets a card unless parents decline"),
+            (Enrolment.OPT_IN.value, "Opt-in: families sign up"),
+        ],
+        coerce=_optional_choice(Enrolment),
+    )
+    fine_free = SelectField(
+        "Fine-free student cards",
+        choices=[NOT_DECIDED, ("yes", "Yes"), ("no", "No")],
+        coerce=_yes_no,
+    )
+    rollout_order = IntegerField(
+        "Roll-out order",
+        default=1,
+        validators=[
+            DataRequired(message="Enter 1 for the first district, 2 for the next…"),
+            NumberRange(min=1, max=999, message="Enter a number from 1 to 999."),
+        ],
+        description="Districts are often rolled out one at a time: 1 is the first.",
+    )
+    contact_name = StringField("District contact: name", validators=[Length(max=120)])
+    contact_title = StringField(
+        "District contact: title",
+        validators=[Length(max=120)],
+        description="e.g. Assistant Superintendent, Educational Services.",
+    )
+    contact_email = StringField(
+        "District contact: email",
+        validators=[Optional(), Email(message="Enter an email address like name@district.org")],
+    )
+    contact_phone = StringField("District contact: phone", validators=[Length(max=40)])
+    notes = TextAreaField(
+        "Notes",
+        validators=[Length(max=5000)],
+        description="Private to your library, your mentor and program staff.",
+    )
+
+
+class NewPartnershipForm(PartnershipForm):
+    contacted_on = DateField(
+        "First contact on",
+        validators=[DataRequired(message="Enter the date of the first contact.")],
+    )
+
+
+class StageForm(FlaskForm):
+    stage_id = SelectField("Stage reached", coerce=int, validate_choice=True)
+    reached_on = DateField(
+        "On", validators=[DataRequired(message="Enter the date the stage was reached.")]
+    )
+
+
+class AgreementForm(RecordForm):
+    fields_to_store = ("kind", "effective_on", "expires_on", "document_url", "notes")
+
+    kind = SelectField(
+        "Kind of agreement",
+        choices=[(AgreementKind.MOU.value, "MOU (memorandum of understanding)")]
+        + [(AgreementKind.DATA_SHARING.value, "Data-sharing agreement")],
+        coerce=AgreementKind,
+    )
+    effective_on = DateField(
+        "Effective from", validators=[DataRequired(message="Enter the effective date.")]
+    )
+    expires_on = DateField(
+        "Expires on",
+        validators=[Optional()],
+        description="Leave empty if it does not expire. Staff and your library see it "
+        "90 days before it does.",
+    )
+    document_url = _document_link("Link to the signed agreement")
+    notes = TextAreaField("Notes", validators=[Length(max=5000)])
+
+
+class SignerForm(RecordForm):
+    fields_to_store = ("role", "name", "title", "signed_on")
+
+    role = SelectField(
+        "Signs as",
+        choices=[(role.value, role.value.capitalize()) for role in SignerRole],
+        coerce=SignerRole,
+        description="The chief elected official is the mayor or county executive. "
+        "Add one superintendent per partner district.",
+    )
+    name = StringField(
+        "Name", validators=[DataRequired(message="Enter the signer's name."), Length(max=120)]
+    )
+    title = StringField("Title", validators=[Length(max=160)], description="e.g. Mayor of Hayward.")
+    signed_on = DateField(
+        "Date signed", validators=[Optional()], description="Leave empty until they have signed."
+    )
+
+
+class LetterDocumentForm(RecordForm):
+    fields_to_store = ("document_url",)
+
+    document_url = _document_link("Link to the signed letter")

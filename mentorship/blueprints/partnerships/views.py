@@ -1,0 +1,377 @@
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ...access import CREATE, DEACTIVATE, EDIT, LIST, VIEW, get_or_404, may, require
+from ...extensions import db
+from ...models import (
+    Agreement,
+    CommitmentLetter,
+    LetterSigner,
+    Library,
+    Participation,
+    ParticipationRole,
+    Partnership,
+    PartnershipStage,
+)
+from ...services import partnerships as service
+from ...services.libraries import participations_of
+from ...tables import Column, csv_response
+from ...templating import local_today
+from ..records import commit_or_show, recent_changes, set_active_from_form
+from . import bp
+from .forms import (
+    AgreementForm,
+    LetterDocumentForm,
+    NewPartnershipForm,
+    PartnershipForm,
+    SignerForm,
+    StageForm,
+)
+
+PARTNERSHIP_COLUMNS = [
+    Column(
+        "School district",
+        lambda p: p.district.name,
+        link=lambda p: url_for("partnerships.show", partnership_id=p.id),
+    ),
+    Column("Roll-out", lambda p: p.rollout_order, numeric=True),
+    Column("Stage", lambda p: p.stage.name),
+    Column("Since", lambda p: p.reached_on(p.stage)),
+    Column("Card model", lambda p: p.card_model or "not decided"),
+    Column("Enrolment", lambda p: p.enrolment or "not decided"),
+    Column("Fine-free", lambda p: "not decided" if p.fine_free is None else p.fine_free),
+    Column("Students enrolled", lambda p: p.district.students_enrolled, numeric=True),
+]
+AGREEMENT_COLUMNS = [
+    Column("Kind", lambda a: a.kind),
+    Column("Effective", lambda a: a.effective_on),
+    Column("Expires", lambda a: a.expires_on or "does not expire"),
+    Column(
+        "Change",
+        lambda a: f"Edit {a.kind.value} of {a.effective_on:%b %-d, %Y}",
+        link=lambda a: (
+            url_for("partnerships.edit_agreement", agreement_id=a.id)
+            if may(current_user, EDIT, a)
+            else None
+        ),
+    ),
+]
+EXPIRING_COLUMNS = [
+    Column(
+        "Library",
+        lambda e: e.agreement.partnership.library.name,
+        link=lambda e: url_for("partnerships.show", partnership_id=e.agreement.partnership_id),
+    ),
+    Column("School district", lambda e: e.agreement.partnership.district.name),
+    Column("Agreement", lambda e: e.agreement.kind),
+    Column("Expires", lambda e: e.agreement.expires_on),
+    Column("Days left", lambda e: e.days_left, numeric=True),
+]
+
+
+def _library_partners_url(library_id: int) -> str:
+    return url_for("partnerships.library_partners", library_id=library_id)
+
+
+def _partnership_url(partnership: Partnership) -> str:
+    return url_for("partnerships.show", partnership_id=partnership.id)
+
+
+# A library's school partners ----------------------------------------------------
+
+
+@bp.get("/libraries/<int:library_id>/partners")
+@require(VIEW, Partnership)
+def library_partners(library_id: int):
+    library = get_or_404(Library, library_id, VIEW)
+    partnerships = service.partnerships_of(library.id)
+    if request.args.get("format") == "csv":
+        return csv_response(f"school-partners-{library.id}", PARTNERSHIP_COLUMNS, partnerships)
+    letters = [
+        (participation, service.letter_of(participation))
+        for participation in participations_of(library.id)
+        if participation.active and participation.role != ParticipationRole.MENTOR
+    ]
+    return render_template(
+        "partnerships/library.html",
+        library=library,
+        partnerships=partnerships,
+        columns=PARTNERSHIP_COLUMNS,
+        stages=service.stages(),
+        letters=letters,
+        expiring=service.expiring_agreements(local_today(), [library.id]),
+        expiring_columns=EXPIRING_COLUMNS[1:],
+        may_add=may(current_user, CREATE, Partnership(library_id=library.id)),
+    )
+
+
+@bp.route("/libraries/<int:library_id>/partners/new", methods=["GET", "POST"])
+@require(CREATE, Partnership)
+def new(library_id: int):
+    library = get_or_404(Library, library_id, VIEW)
+    if not may(current_user, CREATE, Partnership(library_id=library.id)):
+        abort(404)
+    form = NewPartnershipForm(data={"contacted_on": local_today()})
+    form.district_id.choices = service.district_choices(library)
+    if form.validate_on_submit():
+        partnership = commit_or_show(
+            form,
+            lambda: service.create_partnership(
+                library, form.values(), form.contacted_on.data, current_user
+            ),
+        )
+        if partnership:
+            flash(f"{partnership.district.name} was added as a school partner.", "success")
+            return redirect(_partnership_url(partnership))
+    return render_template("partnerships/form.html", form=form, library=library, partnership=None)
+
+
+# One partnership ------------------------------------------------------------------
+
+
+@bp.get("/partnerships/<int:partnership_id>")
+@require(VIEW, Partnership)
+def show(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, VIEW)
+    stage_form = StageForm(data={"stage_id": partnership.stage_id, "reached_on": local_today()})
+    stage_form.stage_id.choices = [(s.id, s.name) for s in service.stages()]
+    return _show(partnership, stage_form)
+
+
+def _show(partnership: Partnership, stage_form: StageForm):
+    return render_template(
+        "partnerships/show.html",
+        partnership=partnership,
+        stages=service.stages(),
+        stage_form=stage_form,
+        agreements=partnership.agreements,
+        agreement_columns=AGREEMENT_COLUMNS,
+        may_edit=may(current_user, EDIT, partnership),
+        changes=recent_changes(partnership) if current_user.is_staff else [],
+    )
+
+
+@bp.post("/partnerships/<int:partnership_id>/stage")
+@require(EDIT, Partnership)
+def move_stage(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, EDIT)
+    form = StageForm()
+    form.stage_id.choices = [(s.id, s.name) for s in service.stages()]
+    if form.validate_on_submit():
+        stage = db.session.get(PartnershipStage, form.stage_id.data)  # one of the choices
+        moved = commit_or_show(
+            form,
+            lambda: (
+                service.move_to_stage(
+                    partnership, stage, form.reached_on.data, local_today(), current_user
+                )
+                or True
+            ),
+        )
+        if moved:
+            flash(f"Stage saved: {stage.name}.", "success")
+            return redirect(_partnership_url(partnership))
+    return _show(partnership, form), 400
+
+
+@bp.route("/partnerships/<int:partnership_id>/edit", methods=["GET", "POST"])
+@require(EDIT, Partnership)
+def edit(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, EDIT)
+    form = PartnershipForm(obj=partnership)
+    form.district_id.choices = service.district_choices(
+        partnership.library, keep_id=partnership.district_id
+    )
+    if form.validate_on_submit():
+        saved = commit_or_show(
+            form,
+            lambda: service.update_partnership(partnership, form.values(), current_user) or True,
+        )
+        if saved:
+            flash("The partnership was saved.", "success")
+            return redirect(_partnership_url(partnership))
+    return render_template(
+        "partnerships/form.html", form=form, library=partnership.library, partnership=partnership
+    )
+
+
+@bp.post("/partnerships/<int:partnership_id>/active")
+@require(DEACTIVATE, Partnership)
+def set_active(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, DEACTIVATE)
+    return set_active_from_form(
+        partnership,
+        f"The partnership with {partnership.district.name}",
+        _partnership_url(partnership),
+    )
+
+
+# Agreements ---------------------------------------------------------------------
+
+
+@bp.route("/partnerships/<int:partnership_id>/agreements/new", methods=["GET", "POST"])
+@require(CREATE, Agreement)
+def new_agreement(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, EDIT)
+    form = AgreementForm()
+    if form.validate_on_submit():
+        added = commit_or_show(
+            form, lambda: service.add_agreement(partnership, form.values(), current_user)
+        )
+        if added:
+            flash(f"The {added.kind.value} was added.", "success")
+            return redirect(_partnership_url(partnership))
+    return render_template(
+        "partnerships/agreement_form.html", form=form, partnership=partnership, agreement=None
+    )
+
+
+@bp.route("/agreements/<int:agreement_id>/edit", methods=["GET", "POST"])
+@require(EDIT, Agreement)
+def edit_agreement(agreement_id: int):
+    agreement = get_or_404(Agreement, agreement_id, EDIT)
+    form = AgreementForm(obj=agreement)
+    if form.validate_on_submit():
+        saved = commit_or_show(
+            form,
+            lambda: service.update_agreement(agreement, form.values(), current_user) or True,
+        )
+        if saved:
+            flash(f"The {agreement.kind.value} was saved.", "success")
+            return redirect(_partnership_url(agreement.partnership))
+    return render_template(
+        "partnerships/agreement_form.html",
+        form=form,
+        partnership=agreement.partnership,
+        agreement=agreement,
+    )
+
+
+@bp.get("/agreements/expiring")
+@require(LIST, Agreement)
+def expiring():
+    rows = service.expiring_agreements(local_today())
+    if request.args.get("format") == "csv":
+        return csv_response("agreements-expiring", EXPIRING_COLUMNS, rows)
+    return render_template(
+        "partnerships/expiring.html",
+        rows=rows,
+        columns=EXPIRING_COLUMNS,
+        days=service.EXPIRY_WINDOW_DAYS,
+    )
+
+
+# The commitment letter ----------------------------------------------------------
+
+
+def _letter_participation(participation_id: int) -> Participation:
+    participation = get_or_404(Participation, participation_id, VIEW)
+    if participation.role == ParticipationRole.MENTOR:
+        abort(404)  # mentors do not write a letter: they already run a partnership
+    return participation
+
+
+def _letter_url(participation_id: int) -> str:
+    return url_for("partnerships.letter", participation_id=participation_id)
+
+
+@bp.get("/participations/<int:participation_id>/letter")
+@require(VIEW, CommitmentLetter)
+def letter(participation_id: int):
+    participation = _letter_participation(participation_id)
+    letter = service.letter_of(participation)
+    document_form = LetterDocumentForm(obj=letter)
+    return _letter_page(participation, letter, SignerForm(), document_form)
+
+
+def _letter_page(participation, letter, signer_form, document_form, status=200):
+    may_edit = may(current_user, EDIT, letter or CommitmentLetter(participation=participation))
+    return (
+        render_template(
+            "partnerships/letter.html",
+            participation=participation,
+            letter=letter,
+            signer_form=signer_form,
+            document_form=document_form,
+            may_edit=may_edit,
+            changes=recent_changes(letter) if letter and current_user.is_staff else [],
+        ),
+        status,
+    )
+
+
+def _editable_letter(participation_id: int) -> tuple[Participation, CommitmentLetter]:
+    participation = _letter_participation(participation_id)
+    letter = service.letter_of(participation) or CommitmentLetter(participation=participation)
+    if not may(current_user, EDIT, letter):
+        abort(404)
+    return participation, letter
+
+
+@bp.post("/participations/<int:participation_id>/letter/signers")
+@require(EDIT, CommitmentLetter)
+def add_signer(participation_id: int):
+    participation, _ = _editable_letter(participation_id)
+    form = SignerForm()
+    if form.validate_on_submit():
+        added = commit_or_show(
+            form,
+            lambda: service.add_signer(
+                service.letter_for(participation), form.values(), local_today(), current_user
+            ),
+        )
+        if added:
+            flash(f"{added.name} was added as a signer.", "success")
+            return redirect(_letter_url(participation.id))
+    letter = service.letter_of(participation)
+    return _letter_page(participation, letter, form, LetterDocumentForm(obj=letter), 400)
+
+
+@bp.post("/participations/<int:participation_id>/letter/document")
+@require(EDIT, CommitmentLetter)
+def letter_document(participation_id: int):
+    participation, _ = _editable_letter(participation_id)
+    form = LetterDocumentForm()
+    if form.validate_on_submit():
+        saved = commit_or_show(
+            form,
+            lambda: (
+                service.set_letter_document(
+                    service.letter_for(participation), form.document_url.data, current_user
+                )
+                or True
+            ),
+        )
+        if saved:
+            flash("The link to the letter was saved.", "success")
+            return redirect(_letter_url(participation.id))
+    return _letter_page(participation, service.letter_of(participation), SignerForm(), form, 400)
+
+
+@bp.route("/letter-signers/<int:signer_id>/edit", methods=["GET", "POST"])
+@require(EDIT, LetterSigner)
+def edit_signer(signer_id: int):
+    signer = get_or_404(LetterSigner, signer_id, EDIT)
+    form = SignerForm(obj=signer)
+    if form.validate_on_submit():
+        saved = commit_or_show(
+            form,
+            lambda: (
+                service.update_signer(signer, form.values(), local_today(), current_user) or True
+            ),
+        )
+        if saved:
+            flash(f"{signer.name} was saved.", "success")
+            return redirect(_letter_url(signer.letter.participation_id))
+    return render_template("partnerships/signer_form.html", form=form, signer=signer)
+
+
+@bp.post("/letter-signers/<int:signer_id>/delete")
+@require(EDIT, LetterSigner)
+def remove_signer(signer_id: int):
+    signer = get_or_404(LetterSigner, signer_id, EDIT)
+    participation_id = signer.letter.participation_id
+    service.remove_signer(signer, current_user)
+    db.session.commit()
+    flash(f"{signer.name} was removed from the letter.", "success")
+    return redirect(_letter_url(participation_id))

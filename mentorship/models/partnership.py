@@ -1,0 +1,216 @@
+"""A library's partnership with a school district, its agreements, and the commitment letter."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from .base import UTCDateTime, enum_type, utcnow
+from .cohort import Participation
+from .library import Library, SchoolDistrict
+
+
+class PartnershipStage(db.Model):
+    """contacted → meeting held → … → renewal due, as rows (migration 0003 writes them).
+
+    Stages are data: code compares positions and never branches on a particular stage.
+    """
+
+    __tablename__ = "partnership_stages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    position: Mapped[int] = mapped_column(unique=True)
+    key: Mapped[str] = mapped_column(sa.String(40), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(80), unique=True)
+    description: Mapped[str] = mapped_column(sa.Text, default="")
+
+    def __repr__(self) -> str:
+        return f"<PartnershipStage {self.position} {self.key}>"
+
+
+class CardModel(enum.StrEnum):
+    FULL = "full"
+    STARTER = "starter"
+    DIGITAL_ONLY = "digital only"
+
+
+class Enrolment(enum.StrEnum):
+    OPT_OUT = "opt-out"
+    OPT_IN = "opt-in"
+
+
+class Partnership(db.Model):
+    """A library working with one school district; a library may have several."""
+
+    __tablename__ = "partnerships"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    library_id: Mapped[int] = mapped_column(sa.ForeignKey("libraries.id"), index=True)
+    district_id: Mapped[int] = mapped_column(sa.ForeignKey("school_districts.id"), index=True)
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("partnership_stages.id"), index=True)
+    card_model: Mapped[CardModel | None] = mapped_column(enum_type(CardModel, "card_model"))
+    enrolment: Mapped[Enrolment | None] = mapped_column(enum_type(Enrolment, "enrolment"))
+    fine_free: Mapped[bool | None]
+    # Districts are often rolled out one at a time: 1 is the first.
+    rollout_order: Mapped[int] = mapped_column(default=1)
+    # The district's contact person: an adult at work, never a student.
+    contact_name: Mapped[str] = mapped_column(sa.String(120), default="")
+    contact_title: Mapped[str] = mapped_column(sa.String(120), default="")
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    library: Mapped[Library] = relationship()
+    district: Mapped[SchoolDistrict] = relationship()
+    stage: Mapped[PartnershipStage] = relationship()
+    stage_dates: Mapped[list[PartnershipStageDate]] = relationship(
+        back_populates="partnership", cascade="all, delete-orphan"
+    )
+    agreements: Mapped[list[Agreement]] = relationship(
+        back_populates="partnership", order_by="Agreement.effective_on"
+    )
+
+    __table_args__ = (
+        sa.UniqueConstraint("library_id", "district_id", name="uq_partnerships_library_district"),
+        sa.CheckConstraint("rollout_order BETWEEN 1 AND 999", name="rollout_order"),
+    )
+
+    @property
+    def name(self) -> str:  # for the audit trail and headings
+        return f"{self.library.name} – {self.district.name}"
+
+    def reached_on(self, stage: PartnershipStage) -> date | None:
+        for stage_date in self.stage_dates:
+            if stage_date.stage_id == stage.id:
+                return stage_date.reached_on
+        return None
+
+
+class PartnershipStageDate(db.Model):
+    """The day a partnership reached a stage."""
+
+    __tablename__ = "partnership_stage_dates"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("partnerships.id", ondelete="CASCADE"), index=True
+    )
+    stage_id: Mapped[int] = mapped_column(sa.ForeignKey("partnership_stages.id"))
+    reached_on: Mapped[date]
+
+    partnership: Mapped[Partnership] = relationship(back_populates="stage_dates")
+    stage: Mapped[PartnershipStage] = relationship()
+
+    __table_args__ = (
+        sa.UniqueConstraint("partnership_id", "stage_id", name="uq_stage_dates_partnership_stage"),
+    )
+
+
+class AgreementKind(enum.StrEnum):
+    MOU = "MOU"
+    DATA_SHARING = "data-sharing agreement"
+
+
+class Agreement(db.Model):
+    """An MOU or data-sharing agreement with a district. Renewing one adds a new row."""
+
+    __tablename__ = "agreements"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
+    kind: Mapped[AgreementKind] = mapped_column(enum_type(AgreementKind, "agreement_kind"))
+    effective_on: Mapped[date]
+    expires_on: Mapped[date | None] = mapped_column(index=True)
+    document_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    notes: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partnership: Mapped[Partnership] = relationship(back_populates="agreements")
+
+    __table_args__ = (
+        sa.CheckConstraint("expires_on IS NULL OR expires_on > effective_on", name="dates"),
+    )
+
+    @property
+    def name(self) -> str:
+        return f"{self.kind.value} with {self.partnership.district.name}"
+
+    @property
+    def library_id(self) -> int:  # whose it is, for the access rules
+        return self.partnership.library_id
+
+
+class SignerRole(enum.StrEnum):
+    CHIEF_ELECTED_OFFICIAL = "chief elected official"
+    SUPERINTENDENT = "superintendent"
+    LIBRARY_DIRECTOR = "library director"
+
+
+class CommitmentLetter(db.Model):
+    """One per pilot participation; signed when all three kinds of leader have signed."""
+
+    __tablename__ = "commitment_letters"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    participation_id: Mapped[int] = mapped_column(sa.ForeignKey("participations.id"), unique=True)
+    document_url: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    participation: Mapped[Participation] = relationship()
+    signers: Mapped[list[LetterSigner]] = relationship(
+        back_populates="letter", order_by="LetterSigner.id", cascade="all, delete-orphan"
+    )
+
+    @property
+    def name(self) -> str:
+        return f"Commitment letter of {self.participation.library.name}"
+
+    @property
+    def library_id(self) -> int:
+        return self.participation.library_id
+
+    @property
+    def missing_roles(self) -> list[SignerRole]:
+        """Kinds of leader with no signature yet (every superintendent must sign)."""
+        missing = []
+        for role in SignerRole:
+            of_role = [signer for signer in self.signers if signer.role == role]
+            if not of_role or any(signer.signed_on is None for signer in of_role):
+                missing.append(role)
+        return missing
+
+    @property
+    def is_signed(self) -> bool:
+        return not self.missing_roles
+
+    @property
+    def signed_on(self) -> date | None:
+        """The day the last of them signed, once all have."""
+        if not self.is_signed:
+            return None
+        return max(signer.signed_on for signer in self.signers)
+
+
+class LetterSigner(db.Model):
+    __tablename__ = "letter_signers"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    letter_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("commitment_letters.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[SignerRole] = mapped_column(enum_type(SignerRole, "signer_role"))
+    name: Mapped[str] = mapped_column(sa.String(120))
+    title: Mapped[str] = mapped_column(sa.String(160), default="")
+    signed_on: Mapped[date | None]
+
+    letter: Mapped[CommitmentLetter] = relationship(back_populates="signers")
+
+    @property
+    def library_id(self) -> int:
+        return self.letter.library_id

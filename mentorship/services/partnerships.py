@@ -1,0 +1,252 @@
+"""School-district partnerships: stages, agreements, and each pilot's commitment letter.
+
+Stages are rows ordered by `position`; moving a partnership compares positions and
+never names a stage. Renewing an agreement adds a new agreement row, so the one it
+replaces drops off the "expiring" list without losing its history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload, selectinload
+
+from ..extensions import db
+from ..models import (
+    Agreement,
+    CommitmentLetter,
+    LetterSigner,
+    Library,
+    Participation,
+    Partnership,
+    PartnershipStage,
+    PartnershipStageDate,
+    SchoolDistrict,
+    User,
+)
+from . import audit, records
+from .errors import Conflict, ValidationError
+
+EXPIRY_WINDOW_DAYS = 90
+
+
+def stages() -> list[PartnershipStage]:
+    return db.session.scalars(sa.select(PartnershipStage).order_by(PartnershipStage.position)).all()
+
+
+def partnerships_of(library_id: int, active_only: bool = True) -> list[Partnership]:
+    query = (
+        sa.select(Partnership)
+        .where(Partnership.library_id == library_id)
+        .options(
+            joinedload(Partnership.district),
+            joinedload(Partnership.stage),
+            selectinload(Partnership.stage_dates),
+            selectinload(Partnership.agreements),
+        )
+        .order_by(Partnership.rollout_order, Partnership.id)
+    )
+    if active_only:
+        query = query.where(Partnership.active.is_(True))
+    return db.session.scalars(query).all()
+
+
+def district_choices(library: Library, keep_id: int | None = None) -> list[tuple[int, str]]:
+    """Active districts the library does not partner with yet (its own current one kept)."""
+    taken = sa.select(Partnership.district_id).where(Partnership.library_id == library.id)
+    rows = db.session.execute(
+        sa.select(SchoolDistrict.id, SchoolDistrict.name, SchoolDistrict.county)
+        .where(
+            SchoolDistrict.active.is_(True),
+            sa.or_(SchoolDistrict.id.not_in(taken), SchoolDistrict.id == (keep_id or 0)),
+        )
+        # The library's own county first: that is where its districts usually are.
+        .order_by((SchoolDistrict.county != library.county), SchoolDistrict.name)
+    ).all()
+    return [(row.id, f"{row.name} ({row.county})") for row in rows]
+
+
+def create_partnership(
+    library: Library, values: dict[str, Any], contacted_on: date, actor: User | None
+) -> Partnership:
+    """A new partnership starts at the first stage, reached on `contacted_on`."""
+    district = db.session.get(SchoolDistrict, values.get("district_id") or 0)
+    if district is None or not district.active:
+        raise ValidationError("Choose a school district from the list.", "district_id")
+    first = stages()[0]
+    partnership = records.create(
+        Partnership, {**values, "library_id": library.id, "stage_id": first.id}, actor
+    )
+    db.session.add(
+        PartnershipStageDate(partnership=partnership, stage_id=first.id, reached_on=contacted_on)
+    )
+    return partnership
+
+
+def update_partnership(partnership: Partnership, values: dict[str, Any], actor: User | None):
+    return records.update(partnership, values, actor)
+
+
+def move_to_stage(
+    partnership: Partnership,
+    stage: PartnershipStage,
+    reached_on: date,
+    today: date,
+    actor: User | None,
+) -> None:
+    """Record that the partnership reached `stage` on `reached_on`.
+
+    Going back (a correction) forgets the dates of the stages after it.
+    """
+    if reached_on > today:
+        raise ValidationError("The date a stage was reached cannot be in the future.", "reached_on")
+    by_id = {s.id: s for s in stages()}
+    earlier = [d for d in partnership.stage_dates if by_id[d.stage_id].position < stage.position]
+    latest_earlier = max(earlier, key=lambda d: d.reached_on, default=None)
+    if latest_earlier and reached_on < latest_earlier.reached_on:
+        raise ValidationError(
+            f"“{by_id[latest_earlier.stage_id].name}” was reached on "
+            f"{latest_earlier.reached_on:%b %-d, %Y}; this stage cannot come before it.",
+            "reached_on",
+        )
+    old_stage = partnership.stage
+    for stage_date in list(partnership.stage_dates):
+        if by_id[stage_date.stage_id].position >= stage.position:
+            partnership.stage_dates.remove(stage_date)
+    db.session.flush()  # the unique (partnership, stage) row is replaced, not duplicated
+    partnership.stage_dates.append(PartnershipStageDate(stage_id=stage.id, reached_on=reached_on))
+    partnership.stage = stage
+    audit.record(
+        actor,
+        "stage",
+        partnership,
+        {"stage": [old_stage.name, stage.name], "reached_on": [None, reached_on]},
+    )
+
+
+def add_agreement(partnership: Partnership, values: dict[str, Any], actor: User | None):
+    _check_agreement_dates(values)
+    return records.create(Agreement, {**values, "partnership_id": partnership.id}, actor)
+
+
+def update_agreement(agreement: Agreement, values: dict[str, Any], actor: User | None):
+    _check_agreement_dates(values)
+    return records.update(agreement, values, actor)
+
+
+def _check_agreement_dates(values: dict[str, Any]) -> None:
+    if values.get("expires_on") and values["expires_on"] <= values["effective_on"]:
+        raise ValidationError("The expiry date must come after the effective date.", "expires_on")
+
+
+@dataclass(frozen=True)
+class ExpiringAgreement:
+    agreement: Agreement
+    days_left: int  # negative once it has expired
+
+    @property
+    def expired(self) -> bool:
+        return self.days_left < 0
+
+
+def expiring_agreements(
+    today: date, library_ids: list[int] | None = None, days: int = EXPIRY_WINDOW_DAYS
+) -> list[ExpiringAgreement]:
+    """Agreements of active partnerships that expire within `days` (or already have)
+    and have not been renewed by a later agreement of the same kind. Soonest first."""
+    later = sa.orm.aliased(Agreement)
+    renewed = sa.exists().where(
+        later.partnership_id == Agreement.partnership_id,
+        later.kind == Agreement.kind,
+        later.id != Agreement.id,
+        sa.or_(later.expires_on.is_(None), later.expires_on > Agreement.expires_on),
+    )
+    query = (
+        sa.select(Agreement)
+        .join(Agreement.partnership)
+        .where(
+            Partnership.active.is_(True),
+            Agreement.expires_on.is_not(None),
+            Agreement.expires_on <= today + timedelta(days=days),
+            ~renewed,
+        )
+        .options(
+            joinedload(Agreement.partnership).joinedload(Partnership.library),
+            joinedload(Agreement.partnership).joinedload(Partnership.district),
+        )
+        .order_by(Agreement.expires_on, Agreement.id)
+    )
+    if library_ids is not None:
+        query = query.where(Partnership.library_id.in_(library_ids))
+    return [
+        ExpiringAgreement(agreement, (agreement.expires_on - today).days)
+        for agreement in db.session.scalars(query)
+    ]
+
+
+# The commitment letter ----------------------------------------------------------
+
+
+def letter_of(participation: Participation) -> CommitmentLetter | None:
+    return db.session.scalar(
+        sa.select(CommitmentLetter)
+        .where(CommitmentLetter.participation_id == participation.id)
+        .options(selectinload(CommitmentLetter.signers))
+    )
+
+
+def letter_for(participation: Participation) -> CommitmentLetter:
+    """The participation's letter, started (empty) the first time someone records a signer."""
+    letter = letter_of(participation)
+    if letter is None:
+        letter = CommitmentLetter(participation=participation)
+        db.session.add(letter)
+        try:
+            with db.session.begin_nested():
+                db.session.flush()
+        except sa.exc.IntegrityError as error:  # someone else started it a moment ago
+            raise Conflict("This letter was just started by someone else; try again.") from error
+    return letter
+
+
+def set_letter_document(letter: CommitmentLetter, document_url: str, actor: User | None) -> None:
+    records.update(letter, {"document_url": document_url}, actor)
+
+
+def add_signer(letter: CommitmentLetter, values: dict[str, Any], today: date, actor: User | None):
+    _check_signed_on(values, today)
+    was_signed = letter.is_signed
+    signer = LetterSigner(**values)
+    letter.signers.append(signer)
+    audit.record(actor, "add signer", letter, {"signer": [None, f"{signer.role}: {signer.name}"]})
+    _note_if_complete(letter, was_signed, actor)
+    return signer
+
+
+def update_signer(signer: LetterSigner, values: dict[str, Any], today: date, actor: User | None):
+    _check_signed_on(values, today)
+    letter = signer.letter
+    was_signed = letter.is_signed
+    changes = audit.apply_changes(signer, values)
+    if changes:
+        audit.record(actor, "update signer", letter, changes)
+    _note_if_complete(letter, was_signed, actor)
+
+
+def remove_signer(signer: LetterSigner, actor: User | None) -> None:
+    letter = signer.letter
+    letter.signers.remove(signer)
+    audit.record(actor, "remove signer", letter, {"signer": [signer.name, None]})
+
+
+def _check_signed_on(values: dict[str, Any], today: date) -> None:
+    if values.get("signed_on") and values["signed_on"] > today:
+        raise ValidationError("The date signed cannot be in the future.", "signed_on")
+
+
+def _note_if_complete(letter: CommitmentLetter, was_signed: bool, actor: User | None) -> None:
+    if letter.is_signed and not was_signed:
+        audit.record(actor, "letter signed", letter, {"signed_on": [None, letter.signed_on]})
