@@ -4,7 +4,15 @@ import enum
 
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField, URLField
-from wtforms.validators import URL, DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import (
+    URL,
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+)
 
 from ...models import AgreementKind, CardModel, Enrolment, SignerRole
 from ..records import RecordForm
@@ -70,7 +78,7 @@ class PartnershipForm(RecordForm):
         "Roll-out order",
         default=1,
         validators=[
-            DataRequired(message="Enter 1 for the first district, 2 for the next…"),
+            InputRequired(message="Enter 1 for the first district, 2 for the next…"),
             NumberRange(min=1, max=999, message="Enter a number from 1 to 999."),
         ],
         description="Districts are often rolled out one at a time: 1 is the first.",
