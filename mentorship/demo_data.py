@@ -1412,4 +1412,19 @@ SCHOOL_DISTRICTS: list[dict] = [
         "school_year": "2024-25",
         "library": "Mendocino County Library",
     },
+    # Not yet anyone's partner: districts a pilot may add next.
+    {
+        "name": "San Lorenzo Unified",
+        "county": "Alameda",
+        "state_code": "01-75093",
+        "students_enrolled": 10000,
+        "school_year": "2024-25",
+    },
+    {
+        "name": "Castro Valley Unified",
+        "county": "Alameda",
+        "state_code": "01-61150",
+        "students_enrolled": 9000,
+        "school_year": "2024-25",
+    },
 ]

@@ -72,6 +72,8 @@ STAFF_PAGES = [
     "/people/{person}",
     "/people/{person}/edit",
     "/audit/",
+    "/agreements/expiring",
+    "/libraries/{own_library}/partners",
     "/pairings/cohorts/{cohort}",
     "/pairings/pilots/{pilot}",
     "/libraries/?q=county&page=2",
@@ -152,3 +154,45 @@ def test_staff_pair_the_year_2_cohort_in_the_browser(page, live_server, axe):
     page.get_by_role("button", name=re.compile(r"Publish \d+ proposals")).click()
     expect(page.get_by_role("status").first).to_contain_text("published")
     expect(page.get_by_text("active").first).to_be_visible()
+
+
+def test_a_pilot_works_on_school_partners_and_the_letter(page, live_server, axe):
+    base_url, app = live_server
+    known = ids(app)
+    sign_in(page, base_url, "pilot@demo.test")
+    page.get_by_role("link", name="School partners").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "School partners of Hayward Public Library"
+    )
+    assert_accessible(axe, page, "pilot-partners")
+
+    page.get_by_role("link", name="Add a school district").click()
+    page.get_by_label("School district").select_option(label="San Lorenzo Unified (Alameda)")
+    page.get_by_label("Roll-out order").fill("0")
+    page.get_by_label("District contact: name").fill("Ana Ruiz")
+    page.get_by_role("button", name="Add school partner").click()
+    expect(page.locator("#rollout_order-error")).to_contain_text("1 to 999")
+    expect(page.get_by_label("District contact: name")).to_have_value("Ana Ruiz")
+    assert_accessible(axe, page, "pilot-partner-form-errors")
+    page.get_by_label("Roll-out order").fill("2")
+    page.get_by_label("Card model").select_option("digital only")
+    page.get_by_role("button", name="Add school partner").click()
+    expect(page.get_by_role("heading", level=1)).to_contain_text("San Lorenzo Unified")
+
+    page.get_by_label("Stage reached").select_option(label="Meeting held")
+    page.get_by_role("button", name="Save stage").click()
+    expect(page.get_by_role("status").first).to_contain_text("Stage saved: Meeting held")
+    expect(page.locator('[aria-current="step"]')).to_contain_text("Meeting held")
+    assert_accessible(axe, page, "pilot-partnership")
+
+    page.get_by_role("link", name="Add an agreement").click()
+    page.get_by_label("Effective from").fill("2026-10-01")
+    page.get_by_label("Expires on").fill("2026-12-31")
+    page.get_by_role("button", name="Add agreement").click()
+    expect(page.get_by_role("table", name=re.compile("Agreements with"))).to_contain_text("MOU")
+
+    page.goto(f"{base_url}/libraries/{known['own_library']}/partners")
+    expect(page.get_by_role("heading", name="Agreements to renew")).to_be_visible()
+    page.get_by_role("link", name=re.compile("Commitment letter for")).click()
+    expect(page.get_by_text("signed", exact=False).first).to_be_visible()
+    assert_accessible(axe, page, "pilot-letter")
