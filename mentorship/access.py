@@ -23,6 +23,7 @@ from .models import (
     CommitmentLetter,
     LetterSigner,
     Library,
+    OutcomeReport,
     Pairing,
     Participation,
     Partnership,
@@ -108,6 +109,8 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (Agreement, CREATE): _own_library,
     (Agreement, EDIT): _own_library,
     (Agreement, LIST): _staff,  # the statewide "expiring soon" list
+    (OutcomeReport, CREATE): _own_library,
+    (OutcomeReport, EDIT): _own_library,
     (CommitmentLetter, VIEW): _own_or_paired_library,
     (CommitmentLetter, EDIT): _own_library,
     (LetterSigner, EDIT): _own_library,

@@ -75,6 +75,9 @@ class Partnership(db.Model):
     agreements: Mapped[list[Agreement]] = relationship(
         back_populates="partnership", order_by="Agreement.effective_on"
     )
+    outcome_reports: Mapped[list[OutcomeReport]] = relationship(
+        back_populates="partnership", order_by="OutcomeReport.period_end"
+    )
 
     __table_args__ = (
         sa.UniqueConstraint("library_id", "district_id", name="uq_partnerships_library_district"),
@@ -214,3 +217,54 @@ class LetterSigner(db.Model):
     @property
     def library_id(self) -> int:
         return self.letter.library_id
+
+
+class OutcomeReport(db.Model):
+    """Dated counts for one partnership and one period: never a student, only numbers.
+
+    Cards are those issued *in the period*, so the cards a partnership has issued to
+    date are the sum of its reports, and a year's figures are a sum over its reports.
+    """
+
+    __tablename__ = "outcome_reports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
+    period_start: Mapped[date]
+    period_end: Mapped[date]
+    students_enrolled: Mapped[int]
+    physical_cards: Mapped[int] = mapped_column(default=0)
+    digital_cards: Mapped[int] = mapped_column(default=0)
+    students_using_cards: Mapped[int | None]
+    # Needed when the cards to date exceed the students enrolled.
+    explanation: Mapped[str] = mapped_column(sa.Text, default="")
+    created_by_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    partnership: Mapped[Partnership] = relationship(back_populates="outcome_reports")
+
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "partnership_id", "period_start", "period_end", name="uq_outcome_reports_period"
+        ),
+        sa.CheckConstraint("period_end >= period_start", name="period"),
+        sa.CheckConstraint(
+            "students_enrolled >= 0 AND physical_cards >= 0 AND digital_cards >= 0 "
+            "AND (students_using_cards IS NULL OR students_using_cards >= 0)",
+            name="counts",
+        ),
+    )
+
+    @property
+    def cards(self) -> int:
+        return self.physical_cards + self.digital_cards
+
+    @property
+    def name(self) -> str:
+        return f"Figures {self.period_start:%b %-d, %Y}–{self.period_end:%b %-d, %Y}"
+
+    @property
+    def library_id(self) -> int:
+        return self.partnership.library_id

@@ -27,7 +27,7 @@ from ..models import (
     SignerRole,
     User,
 )
-from . import pairing, partnerships, records
+from . import outcomes, pairing, partnerships, records
 from .auth import hash_password
 
 DEMO_PASSWORD = "demo-password"
@@ -102,30 +102,38 @@ DEMO_SIGNER_NAMES = (
     "Maria Gonzalez", "James Okafor", "Aisha Patel", "Robert Nguyen", "Elena Ruiz",
     "David Kim", "Sarah Thompson", "Miguel Hernández", "Linda Park",
 )  # fmt: skip
+CARDS_ISSUED = 6  # the stage position from which a partnership reports figures
+MENTOR_PARTNERSHIP_START = date(2021, 9, 1)
 CARD_MODELS = (CardModel.DIGITAL_ONLY, CardModel.FULL, CardModel.STARTER)
 
 
 def _partnerships(today: date) -> None:
-    """School-district partnerships with stages, agreements and letters (once)."""
+    """School-district partnerships with stages, agreements, figures and letters (once)."""
     if db.session.scalar(sa.select(Partnership.id).limit(1)):
         return
     stages = db.session.scalars(sa.select(PartnershipStage).order_by("position")).all()
-    participation_of = {
-        p.library.name: p
-        for p in db.session.scalars(sa.select(Participation).where(Participation.active))
-    }
+    # A library's pilot place if it has one (the earliest), else its mentor place.
+    place_of: dict[str, Participation] = {}
+    for participation in db.session.scalars(
+        sa.select(Participation)
+        .join(Participation.cohort)
+        .where(Participation.active)
+        .order_by(Participation.role != ParticipationRole.PILOT, Cohort.start_date)
+    ):
+        place_of.setdefault(participation.library.name, participation)
     districts = {(d.name, d.county): d for d in db.session.scalars(sa.select(SchoolDistrict))}
     rollout: dict[str, int] = {}
     year1_index = 0
     for entry in demo_data.SCHOOL_DISTRICTS:
-        participation = participation_of.get(entry.get("library"))
+        participation = place_of.get(entry.get("library"))
         if participation is None:
             continue
         library = participation.library
         rollout[library.name] = rollout.get(library.name, 0) + 1
         start = participation.start_date
-        in_year1 = participation.cohort.name == YEAR1[0]
-        if in_year1:
+        if participation.role == ParticipationRole.MENTOR:
+            start, position = MENTOR_PARTNERSHIP_START, CARDS_ISSUED
+        elif participation.cohort.name == YEAR1[0]:
             position = YEAR1_STAGE_PLAN[year1_index % len(YEAR1_STAGE_PLAN)]
             year1_index += 1
         elif rollout[library.name] == 1:
@@ -159,7 +167,34 @@ def _partnerships(today: date) -> None:
                 },
                 actor=None,
             )
+        if position >= CARDS_ISSUED:
+            _figures(partnership, start + timedelta(days=STAGE_DAYS[5]), today)
     _letters(today)
+
+
+def _figures(partnership: Partnership, first_cards: date, today: date) -> None:
+    """A report per school year since the first cards: most students in year one."""
+    enrolled = partnership.district.students_enrolled or 0
+    year = first_cards.year if first_cards.month >= 8 else first_cards.year - 1
+    shares = iter((0.55, 0.2, 0.1, 0.05, 0.05))
+    while (start := max(date(year, 8, 1), first_cards)) < (
+        end := min(date(year + 1, 6, 30), today)
+    ):
+        share = next(shares, 0.03)
+        outcomes.add_report(
+            partnership,
+            {
+                "period_start": start,
+                "period_end": end,
+                "students_enrolled": enrolled,
+                "physical_cards": round(enrolled * share * 0.3),
+                "digital_cards": round(enrolled * share * 0.7),
+                "students_using_cards": round(enrolled * share * 0.45),
+            },
+            today,
+            actor=None,
+        )
+        year += 1
 
 
 def _letters(today: date) -> None:

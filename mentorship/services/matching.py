@@ -24,6 +24,7 @@ class Weights:
     same_governance: int = 15
     same_ils: int = 10
     places_left: int = 5  # ranking only: times the share of the mentor's places still free
+    experience: int = 5  # ranking only: the mentor has issued student cards itself
 
 
 WEIGHTS = Weights()
@@ -84,10 +85,13 @@ def score_pair(pilot: LibraryProfile, mentor: LibraryProfile, weights: Weights =
     return Fit(score, tuple(reasons))
 
 
-def ranking_score(fit: Fit, places_left: int, capacity: int, weights: Weights = WEIGHTS) -> int:
-    """Suggestions also favour mentors with room to spare."""
+def ranking_score(
+    fit: Fit, places_left: int, capacity: int, cards_issued: int = 0, weights: Weights = WEIGHTS
+) -> int:
+    """Suggestions also favour mentors with room to spare and with cards of their own."""
     share = places_left / capacity if capacity else 0.0
-    return fit.score + round(weights.places_left * share)
+    experience = weights.experience if cards_issued > 0 else 0
+    return fit.score + round(weights.places_left * share) + experience
 
 
 def _codes(values: Sequence[str], vocabulary: dict[str, int]) -> np.ndarray:

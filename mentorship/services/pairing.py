@@ -27,6 +27,7 @@ from ..models import (
 from . import audit
 from .errors import Conflict, ValidationError
 from .matching import LibraryProfile, optimal_assignment, ranking_score, score_matrix, score_pair
+from .outcomes import cards_by_library
 
 
 def profile(library: Library) -> LibraryProfile:
@@ -93,17 +94,20 @@ class Suggestion:
 def suggestions_for(pilot: Participation) -> list[Suggestion]:
     """Every mentor of the pilot's cohort, best first, with the reasons in words."""
     taken = places_taken(pilot.cohort_id)
+    mentors = _participants(pilot.cohort_id, ParticipationRole.MENTOR)
+    cards = cards_by_library([mentor.library_id for mentor in mentors])
     ranked = []
-    for mentor in _participants(pilot.cohort_id, ParticipationRole.MENTOR):
+    for mentor in mentors:
         left = max(mentor.mentor_capacity - taken.get(mentor.id, 0), 0)
+        issued = cards.get(mentor.library_id, 0)
         fit = score_pair(profile(pilot.library), profile(mentor.library))
         reasons = (
             *fit.reasons,
             f"{left} of {mentor.mentor_capacity} places left" if left else "no places left",
+            *([f"mentor has issued {issued:,} student cards"] if issued else []),
         )
-        ranked.append(
-            Suggestion(mentor, ranking_score(fit, left, mentor.mentor_capacity), reasons, left)
-        )
+        score = ranking_score(fit, left, mentor.mentor_capacity, issued)
+        ranked.append(Suggestion(mentor, score, reasons, left))
     ranked.sort(key=lambda s: (s.places_left == 0, -s.score, s.mentor.library.name))
     return ranked
 

@@ -160,3 +160,50 @@ class LetterDocumentForm(RecordForm):
     fields_to_store = ("document_url",)
 
     document_url = _document_link("Link to the signed letter")
+
+
+def _count(label: str, required: bool = True, description: str = "") -> IntegerField:
+    return IntegerField(
+        label,
+        validators=[
+            InputRequired(message="Enter a whole number (0 if none).") if required else Optional(),
+            NumberRange(min=0, max=10_000_000, message="Enter a whole number, 0 or more."),
+        ],
+        description=description,
+    )
+
+
+class OutcomeReportForm(RecordForm):
+    fields_to_store = (
+        "period_start",
+        "period_end",
+        "students_enrolled",
+        "physical_cards",
+        "digital_cards",
+        "students_using_cards",
+        "explanation",
+    )
+
+    period_start = DateField(
+        "Period from", validators=[DataRequired(message="Enter the first day of the period.")]
+    )
+    period_end = DateField(
+        "Period to",
+        validators=[DataRequired(message="Enter the last day of the period.")],
+        description="Usually a school year or a quarter.",
+    )
+    students_enrolled = _count(
+        "Students enrolled in the district", description="A count only: never a student's name."
+    )
+    physical_cards = _count("New physical cards issued in the period")
+    digital_cards = _count("Digital / student-ID cards issued in the period")
+    students_using_cards = _count(
+        "Students who used their card in the period",
+        required=False,
+        description="Leave empty if you cannot count it yet.",
+    )
+    explanation = TextAreaField(
+        "Explanation",
+        validators=[Length(max=2000)],
+        description="Needed only if the cards issued to date exceed the students enrolled.",
+    )

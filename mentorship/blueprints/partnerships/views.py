@@ -8,11 +8,13 @@ from ...models import (
     CommitmentLetter,
     LetterSigner,
     Library,
+    OutcomeReport,
     Participation,
     ParticipationRole,
     Partnership,
     PartnershipStage,
 )
+from ...services import outcomes
 from ...services import partnerships as service
 from ...services.libraries import participations_of
 from ...tables import Column, csv_response
@@ -23,6 +25,7 @@ from .forms import (
     AgreementForm,
     LetterDocumentForm,
     NewPartnershipForm,
+    OutcomeReportForm,
     PartnershipForm,
     SignerForm,
     StageForm,
@@ -52,6 +55,23 @@ AGREEMENT_COLUMNS = [
         link=lambda a: (
             url_for("partnerships.edit_agreement", agreement_id=a.id)
             if may(current_user, EDIT, a)
+            else None
+        ),
+    ),
+]
+REPORT_COLUMNS = [
+    Column("Period from", lambda r: r.period_start),
+    Column("Period to", lambda r: r.period_end),
+    Column("Students enrolled", lambda r: r.students_enrolled, numeric=True),
+    Column("Physical cards", lambda r: r.physical_cards, numeric=True),
+    Column("Digital cards", lambda r: r.digital_cards, numeric=True),
+    Column("Students using cards", lambda r: r.students_using_cards, numeric=True),
+    Column(
+        "Change",
+        lambda r: f"Edit figures to {r.period_end:%b %-d, %Y}",
+        link=lambda r: (
+            url_for("partnerships.edit_report", report_id=r.id)
+            if may(current_user, EDIT, r)
             else None
         ),
     ),
@@ -139,9 +159,13 @@ def show(partnership_id: int):
 
 
 def _show(partnership: Partnership, stage_form: StageForm):
+    reports = outcomes.reports_of(partnership)
     return render_template(
         "partnerships/show.html",
         partnership=partnership,
+        reports=reports,
+        report_columns=REPORT_COLUMNS,
+        cards_over_time=outcomes.cards_over_time(reports),
         stages=service.stages(),
         stage_form=stage_form,
         agreements=partnership.agreements,
@@ -375,3 +399,55 @@ def remove_signer(signer_id: int):
     db.session.commit()
     flash(f"{signer.name} was removed from the letter.", "success")
     return redirect(_letter_url(participation_id))
+
+
+# Outcome figures -------------------------------------------------------------------
+
+
+@bp.get("/partnerships/<int:partnership_id>/figures.csv")
+@require(VIEW, Partnership)
+def reports_csv(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, VIEW)
+    return csv_response(
+        f"figures-{partnership.id}", REPORT_COLUMNS[:-1], outcomes.reports_of(partnership)
+    )
+
+
+@bp.route("/partnerships/<int:partnership_id>/figures/new", methods=["GET", "POST"])
+@require(CREATE, OutcomeReport)
+def new_report(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, EDIT)
+    latest = (outcomes.reports_of(partnership) or [None])[-1]
+    enrolled = latest.students_enrolled if latest else partnership.district.students_enrolled
+    form = OutcomeReportForm(data={"students_enrolled": enrolled})
+    if form.validate_on_submit():
+        added = commit_or_show(
+            form,
+            lambda: outcomes.add_report(partnership, form.values(), local_today(), current_user),
+        )
+        if added:
+            flash("The figures were saved.", "success")
+            return redirect(_partnership_url(partnership))
+    return render_template(
+        "partnerships/report_form.html", form=form, partnership=partnership, report=None
+    )
+
+
+@bp.route("/figures/<int:report_id>/edit", methods=["GET", "POST"])
+@require(EDIT, OutcomeReport)
+def edit_report(report_id: int):
+    report = get_or_404(OutcomeReport, report_id, EDIT)
+    form = OutcomeReportForm(obj=report)
+    if form.validate_on_submit():
+        saved = commit_or_show(
+            form,
+            lambda: (
+                outcomes.update_report(report, form.values(), local_today(), current_user) or True
+            ),
+        )
+        if saved:
+            flash("The figures were saved.", "success")
+            return redirect(_partnership_url(report.partnership))
+    return render_template(
+        "partnerships/report_form.html", form=form, partnership=report.partnership, report=report
+    )

@@ -1,0 +1,140 @@
+"""Outcome figures: dated counts per partnership, and what they add up to.
+
+A report counts the cards issued *in its period*, so the cards a partnership has
+issued to date are the sum of its reports; coverage is that sum over the students
+enrolled in its latest report.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from ..extensions import db
+from ..models import OutcomeReport, Partnership, User
+from . import records
+from .errors import Conflict, ValidationError
+
+
+def reports_of(partnership: Partnership) -> list[OutcomeReport]:
+    return db.session.scalars(
+        sa.select(OutcomeReport)
+        .where(OutcomeReport.partnership_id == partnership.id)
+        .order_by(OutcomeReport.period_end, OutcomeReport.period_start)
+    ).all()
+
+
+def _cards_in_other_reports(partnership_id: int, report_id: int | None) -> int:
+    return db.session.scalar(
+        sa.select(
+            sa.func.coalesce(
+                sa.func.sum(OutcomeReport.physical_cards + OutcomeReport.digital_cards), 0
+            )
+        ).where(
+            OutcomeReport.partnership_id == partnership_id,
+            OutcomeReport.id != (report_id or 0),
+        )
+    )
+
+
+def check_report(
+    partnership: Partnership, values: dict[str, Any], today: date, report_id: int | None = None
+) -> None:
+    """The rules a report keeps; raises ValidationError / Conflict on the field at fault."""
+    start, end = values["period_start"], values["period_end"]
+    if end < start:
+        raise ValidationError("The period must end on or after the day it starts.", "period_end")
+    if end > today:
+        raise ValidationError(
+            "Report figures for a period that has ended (the end cannot be in the future).",
+            "period_end",
+        )
+    earlier = db.session.scalar(
+        sa.select(OutcomeReport).where(
+            OutcomeReport.partnership_id == partnership.id,
+            OutcomeReport.period_start == start,
+            OutcomeReport.period_end == end,
+            OutcomeReport.id != (report_id or 0),
+        )
+    )
+    if earlier:
+        raise Conflict(
+            "Figures for this period were already reported: edit that report instead.",
+            "period_start",
+        )
+    to_date = _cards_in_other_reports(partnership.id, report_id) + (
+        values["physical_cards"] + values["digital_cards"]
+    )
+    if to_date > values["students_enrolled"] and not values.get("explanation", "").strip():
+        raise ValidationError(
+            f"With these figures {to_date:,} cards have been issued to date, more than the "
+            f"{values['students_enrolled']:,} students enrolled. Explain why (for example, "
+            "students who left the district keep their cards) or correct the figures.",
+            "explanation",
+        )
+    using = values.get("students_using_cards")
+    if using is not None and using > to_date:
+        raise ValidationError(
+            f"More students used a card ({using:,}) than cards issued to date ({to_date:,}).",
+            "students_using_cards",
+        )
+
+
+def add_report(
+    partnership: Partnership, values: dict[str, Any], today: date, actor: User | None
+) -> OutcomeReport:
+    check_report(partnership, values, today)
+    return records.create(
+        OutcomeReport,
+        {**values, "partnership_id": partnership.id, "created_by_id": actor.id if actor else None},
+        actor,
+    )
+
+
+def update_report(report: OutcomeReport, values: dict[str, Any], today: date, actor: User | None):
+    check_report(report.partnership, values, today, report.id)
+    return records.update(report, values, actor)
+
+
+@dataclass(frozen=True)
+class CardsToDate:
+    """One point of the partnership's line: cards issued up to the end of a period."""
+
+    period_end: date
+    cards: int
+    students_enrolled: int
+
+    @property
+    def coverage(self) -> float | None:
+        return coverage(self.cards, self.students_enrolled)
+
+
+def coverage(cards: int, enrolled: int | None) -> float | None:
+    return cards / enrolled if enrolled else None
+
+
+def cards_over_time(reports: list[OutcomeReport]) -> list[CardsToDate]:
+    points, total = [], 0
+    for report in sorted(reports, key=lambda r: (r.period_end, r.period_start)):
+        total += report.cards
+        points.append(CardsToDate(report.period_end, total, report.students_enrolled))
+    return points
+
+
+def cards_by_library(library_ids: list[int]) -> dict[int, int]:
+    """{library id: student cards issued through all its partnerships}, in one query."""
+    if not library_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(
+            Partnership.library_id,
+            sa.func.sum(OutcomeReport.physical_cards + OutcomeReport.digital_cards),
+        )
+        .join(OutcomeReport.partnership)
+        .where(Partnership.library_id.in_(library_ids))
+        .group_by(Partnership.library_id)
+    )
+    return {library_id: int(cards) for library_id, cards in rows}
