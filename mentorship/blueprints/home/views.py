@@ -4,6 +4,7 @@ from flask_login import current_user, login_required
 from ...models import Role
 from ...services import overview
 from ...services import pairing as pairing_service
+from ...services import partnerships
 from ...services.libraries import people_of
 from ...tables import Column
 from ...templating import local_today
@@ -51,4 +52,7 @@ def index():
         people_by_library=pairing_service.people_to_tell(pairings),
         timelines=overview.library_timelines(current_user.library_id, local_today()),
         colleagues=[p for p in people_of(current_user.library_id) if p.id != current_user.id],
+        partnerships=partnerships.partnerships_of(current_user.library_id),
+        stage_count=len(partnerships.stages()),
+        expiring=partnerships.expiring_agreements(local_today(), [current_user.library_id]),
     )
