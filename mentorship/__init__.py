@@ -58,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.cohorts import bp as cohorts_bp
     from .blueprints.districts import bp as districts_bp
     from .blueprints.home import bp as home_bp
+    from .blueprints.imports import bp as imports_bp
     from .blueprints.libraries import bp as libraries_bp
     from .blueprints.pairing import bp as pairing_bp
     from .blueprints.partnerships import bp as partnerships_bp
@@ -73,6 +74,7 @@ def register_blueprints(app: Flask) -> None:
         audit_bp,
         pairing_bp,
         partnerships_bp,
+        imports_bp,
     ):
         app.register_blueprint(blueprint)
 

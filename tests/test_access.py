@@ -66,6 +66,11 @@ TABLE = [
     ("POST", "/pairings/cohorts/{cohort}/publish", STAFF_TOGGLE),
     ("GET", "/audit/", STAFF_ONLY),
     ("GET", "/audit/?format=csv", STAFF_ONLY),
+    ("GET", "/import/", STAFF_ONLY),
+    ("POST", "/import/", STAFF_POST),
+    ("GET", "/import/template/libraries.csv", STAFF_ONLY),
+    # An empty confirm (no kind, no text) never comes from the preview page.
+    ("POST", "/import/confirm", {**STAFF_ONLY, "staff": 400}),
 ]
 
 
