@@ -160,7 +160,7 @@ def test_a_pilot_works_on_school_partners_and_the_letter(page, live_server, axe)
     base_url, app = live_server
     known = ids(app)
     sign_in(page, base_url, "pilot@demo.test")
-    page.get_by_role("link", name="School partners").click()
+    page.get_by_role("navigation").get_by_role("link", name="School partners", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text(
         "School partners of Hayward Public Library"
     )

@@ -2,9 +2,8 @@ from flask import render_template, url_for
 from flask_login import current_user, login_required
 
 from ...models import Role
-from ...services import overview
+from ...services import overview, partnerships
 from ...services import pairing as pairing_service
-from ...services import partnerships
 from ...services.libraries import people_of
 from ...tables import Column
 from ...templating import local_today
