@@ -63,6 +63,7 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.pairing import bp as pairing_bp
     from .blueprints.partnerships import bp as partnerships_bp
     from .blueprints.people import bp as people_bp
+    from .blueprints.timeline import bp as timeline_bp
 
     for blueprint in (
         home_bp,
@@ -74,6 +75,7 @@ def register_blueprints(app: Flask) -> None:
         audit_bp,
         pairing_bp,
         partnerships_bp,
+        timeline_bp,
         imports_bp,
     ):
         app.register_blueprint(blueprint)

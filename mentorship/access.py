@@ -23,6 +23,8 @@ from .models import (
     CommitmentLetter,
     LetterSigner,
     Library,
+    Milestone,
+    MilestoneTemplate,
     OutcomeReport,
     Pairing,
     Participation,
@@ -35,6 +37,7 @@ from .models import (
 T = TypeVar("T")
 
 VIEW, LIST, CREATE, EDIT, DEACTIVATE = "view", "list", "create", "edit", "deactivate"
+COMMENT = "comment"
 
 
 # A rule gets the object, or None when the question is about the kind ("may this
@@ -111,6 +114,12 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (Agreement, LIST): _staff,  # the statewide "expiring soon" list
     (OutcomeReport, CREATE): _own_library,
     (OutcomeReport, EDIT): _own_library,
+    # The timeline: the pilot's people change it; the paired mentor reads and comments.
+    (Milestone, VIEW): _own_or_paired_library,
+    (Milestone, EDIT): _own_library,
+    (Milestone, COMMENT): _own_or_paired_library,
+    (Milestone, LIST): _staff,  # the at-risk list across all pilots
+    (MilestoneTemplate, EDIT): _staff,
     (CommitmentLetter, VIEW): _own_or_paired_library,
     (CommitmentLetter, EDIT): _own_library,
     (LetterSigner, EDIT): _own_library,

@@ -73,6 +73,11 @@ def load_settings(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # When a pilot needs attention or is at risk (see services/risk.py).
+        "RISK_LATE_RISK_DAYS": _int("RISK_LATE_RISK_DAYS", 30),
+        "RISK_QUIET_ATTENTION_DAYS": _int("RISK_QUIET_ATTENTION_DAYS", 60),
+        "RISK_QUIET_RISK_DAYS": _int("RISK_QUIET_RISK_DAYS", 90),
+        "RISK_END_WINDOW_MONTHS": _int("RISK_END_WINDOW_MONTHS", 2),
     }
 
 

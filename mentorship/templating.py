@@ -10,7 +10,16 @@ from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
 from .access import LIST, may
-from .models import Agreement, AuditEvent, Cohort, Library, SchoolDistrict, User
+from .models import (
+    Agreement,
+    AuditEvent,
+    Cohort,
+    Library,
+    Milestone,
+    SchoolDistrict,
+    User,
+)
+from .rendering import render_markdown
 
 
 def local_datetime(value: datetime | None) -> str:
@@ -49,6 +58,7 @@ NAV = [
     ("libraries.index", "Libraries", Library),
     ("districts.index", "School districts", SchoolDistrict),
     ("people.index", "People", User),
+    ("timeline.at_risk", "At risk", Milestone),
     ("partnerships.expiring", "Agreements", Agreement),
     ("audit.index", "Audit log", AuditEvent),
 ]
@@ -74,6 +84,13 @@ def navigation() -> list[dict]:
     return items
 
 
+def toolkit_url(page: str) -> str | None:
+    """Where a toolkit page lives, once the toolkit is served (None until then)."""
+    if not page or "toolkit.page" not in current_app.view_functions:
+        return None
+    return url_for("toolkit.page", slug=page)
+
+
 def url_with(**changes) -> str:
     """This page's URL with some query arguments changed (pagination, CSV)."""
     args = request.args.to_dict()
@@ -84,5 +101,9 @@ def url_with(**changes) -> str:
 
 
 def register(app: Flask) -> None:
-    app.jinja_env.filters.update(local_datetime=local_datetime, long_date=long_date, plain=plain)
-    app.jinja_env.globals.update(navigation=navigation, may=may, url_with=url_with)
+    app.jinja_env.filters.update(
+        local_datetime=local_datetime, long_date=long_date, plain=plain, markdown=render_markdown
+    )
+    app.jinja_env.globals.update(
+        navigation=navigation, may=may, url_with=url_with, toolkit_url=toolkit_url
+    )

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from mentorship.extensions import db
 from mentorship.models import AuditEvent, Cohort, Library, Participation, SchoolDistrict, User
-from mentorship.services import demo, overview, records
+from mentorship.services import demo, months, overview, records
 from mentorship.services.auth import authenticate, set_password
 from mentorship.services.cohorts import role_counts
 from mentorship.services.errors import Conflict, ValidationError
@@ -17,7 +17,7 @@ from tests.helpers import make_cohort, make_library, make_participation, make_us
 
 
 @pytest.mark.parametrize(
-    ("start", "today", "months"),
+    ("start", "today", "expected"),
     [
         (date(2025, 9, 1), date(2025, 9, 30), 0),
         (date(2025, 9, 1), date(2025, 10, 1), 1),
@@ -26,8 +26,22 @@ from tests.helpers import make_cohort, make_library, make_participation, make_us
         (date(2026, 1, 1), date(2025, 6, 1), 0),
     ],
 )
-def test_months_between(start, today, months):
-    assert overview.months_between(start, today) == months
+def test_months_between(start, today, expected):
+    assert months.months_between(start, today) == expected
+
+
+@pytest.mark.parametrize(
+    ("start", "added", "expected"),
+    [
+        (date(2025, 9, 1), 1, date(2025, 10, 1)),
+        (date(2025, 9, 1), 4, date(2026, 1, 1)),
+        (date(2025, 8, 31), 6, date(2026, 2, 28)),  # a shorter month: its last day
+        (date(2024, 1, 31), 1, date(2024, 2, 29)),
+        (date(2025, 9, 15), 24, date(2027, 9, 15)),
+    ],
+)
+def test_add_months(start, added, expected):
+    assert months.add_months(start, added) == expected
 
 
 def test_demo_data_loads_twice_without_duplicates(ctx):

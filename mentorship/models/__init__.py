@@ -3,6 +3,15 @@
 from .audit import AuditEvent
 from .cohort import OUTER_BOUND_MONTHS, TARGET_MONTHS, Cohort, Participation, ParticipationRole
 from .library import Governance, Library, SchoolDistrict
+from .milestone import (
+    CLOSED_STATUSES,
+    Milestone,
+    MilestoneComment,
+    MilestoneStatus,
+    MilestoneTemplate,
+    StepScope,
+    TemplateStep,
+)
 from .pairing import OPEN_STATUSES, Pairing, PairingStatus
 from .partnership import (
     Agreement,
@@ -20,6 +29,13 @@ from .partnership import (
 from .user import LIBRARY_ROLES, Role, User
 
 __all__ = [
+    "CLOSED_STATUSES",
+    "Milestone",
+    "MilestoneComment",
+    "MilestoneStatus",
+    "MilestoneTemplate",
+    "StepScope",
+    "TemplateStep",
     "Agreement",
     "AgreementKind",
     "CardModel",

@@ -25,6 +25,8 @@ class AuditEvent(db.Model):
     object_type: Mapped[str] = mapped_column(sa.String(40))
     object_id: Mapped[int | None] = mapped_column(sa.Integer)
     object_label: Mapped[str] = mapped_column(sa.String(200), default="")
+    # Whose work it was (for a library's activity log); empty for program-wide records.
+    library_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
     # {"field": [old, new], ...}
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 

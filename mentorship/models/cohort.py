@@ -61,6 +61,8 @@ class Participation(db.Model):
     mentor_capacity: Mapped[int] = mapped_column(
         default=DEFAULT_MENTOR_CAPACITY, server_default="3"
     )
+    # The version of the milestone plan this pilot follows (kept when the plan changes).
+    template_id: Mapped[int | None] = mapped_column(sa.ForeignKey("milestone_templates.id"))
     active: Mapped[bool] = mapped_column(default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

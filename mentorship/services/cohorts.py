@@ -9,7 +9,7 @@ from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import Cohort, Participation, ParticipationRole, User
-from . import records
+from . import milestones, records
 from .errors import Conflict
 
 
@@ -27,14 +27,18 @@ def _check_unique(cohort_id: int, library_id: int, participation_id: int | None 
 
 def add_participation(cohort: Cohort, values: dict[str, Any], actor: User | None) -> Participation:
     _check_unique(cohort.id, values["library_id"])
-    return records.create(Participation, {**values, "cohort_id": cohort.id}, actor)
+    participation = records.create(Participation, {**values, "cohort_id": cohort.id}, actor)
+    milestones.start_timeline(participation)
+    return participation
 
 
 def update_participation(
     participation: Participation, values: dict[str, Any], actor: User | None
 ) -> dict:
     _check_unique(participation.cohort_id, values["library_id"], participation.id)
-    return records.update(participation, values, actor)
+    changes = records.update(participation, values, actor)
+    milestones.start_timeline(participation)  # e.g. now a pilot; never duplicates
+    return changes
 
 
 def participations_in(cohort_id: int, include_inactive: bool = True) -> list[Participation]:

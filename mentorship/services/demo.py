@@ -5,7 +5,7 @@ Safe to run again: rows are found by their natural keys and never duplicated.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
@@ -17,6 +17,8 @@ from ..models import (
     Cohort,
     Enrolment,
     Library,
+    Milestone,
+    MilestoneStatus,
     Pairing,
     Participation,
     ParticipationRole,
@@ -27,7 +29,7 @@ from ..models import (
     SignerRole,
     User,
 )
-from . import outcomes, pairing, partnerships, records
+from . import milestones, outcomes, pairing, partnerships, records
 from .auth import hash_password
 
 DEMO_PASSWORD = "demo-password"
@@ -197,6 +199,38 @@ def _figures(partnership: Partnership, first_cards: date, today: date) -> None:
         year += 1
 
 
+# How far behind each Year 1 pilot is, in days (the first is the demo pilot: one step late).
+YEAR1_LAG_DAYS = (100, 200, 0, 0, 30, 150, 0, 60, 0, 300, 0)
+
+
+def _timelines(today: date) -> None:
+    """Every pilot gets its milestones; Year 1 pilots have done what was due, each
+    lagging by its own number of days, so the demo shows on-track and late pilots."""
+    pilots = db.session.scalars(
+        sa.select(Participation)
+        .where(Participation.role == ParticipationRole.PILOT)
+        .order_by(Participation.id)
+    ).all()
+    if db.session.scalar(sa.select(Milestone.id).limit(1)):
+        return
+    year1_index = 0
+    for participation in pilots:
+        made = milestones.start_timeline(participation)
+        if participation.cohort.name == YEAR1[0]:
+            lag = YEAR1_LAG_DAYS[year1_index % len(YEAR1_LAG_DAYS)]
+            year1_index += 1
+        else:
+            lag = 0
+        for milestone in made:
+            if milestone.due_on <= today - timedelta(days=lag):
+                done_on = milestone.due_on - timedelta(days=4)
+                milestone.status = MilestoneStatus.DONE
+                milestone.done_on = done_on
+                milestone.updated_at = datetime.combine(done_on, time(17), UTC)
+            elif milestone.due_on <= today:
+                milestone.status = MilestoneStatus.IN_PROGRESS
+
+
 def _letters(today: date) -> None:
     """Year 1 pilots past the letter stage have all three signatures; others are on the way."""
     for participation in db.session.scalars(
@@ -253,9 +287,19 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
     db.session.expire(year1, ["participations"])
     _pair_year1(year1, pilots[0]["name"], mentor["name"])
     _partnerships(today or date.today())
+    _timelines(today or date.today())
     return {
         model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
-        for model in (Library, SchoolDistrict, Cohort, Participation, User, Pairing, Partnership)
+        for model in (
+            Library,
+            SchoolDistrict,
+            Cohort,
+            Participation,
+            User,
+            Pairing,
+            Partnership,
+            Milestone,
+        )
     }
 
 

@@ -18,14 +18,7 @@ from ..models import (
 )
 from .cohorts import role_counts
 from .libraries import participations_of
-
-
-def months_between(start: date, today: date) -> int:
-    """Whole months from `start` to `today` (0 before the start)."""
-    months = (today.year - start.year) * 12 + today.month - start.month
-    if today.day < start.day:
-        months -= 1
-    return max(months, 0)
+from .months import months_between
 
 
 @dataclass

@@ -27,7 +27,7 @@ from ..models import (
     SchoolDistrict,
     User,
 )
-from . import audit, records
+from . import audit, milestones, records
 from .errors import Conflict, ValidationError
 
 EXPIRY_WINDOW_DAYS = 90
@@ -83,6 +83,8 @@ def create_partnership(
     db.session.add(
         PartnershipStageDate(partnership=partnership, stage_id=first.id, reached_on=contacted_on)
     )
+    db.session.flush()
+    milestones.add_partnership_milestones(partnership)
     return partnership
 
 

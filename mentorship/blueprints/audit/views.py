@@ -3,7 +3,7 @@ from flask import current_app, render_template, request
 
 from ...access import LIST, require
 from ...extensions import db
-from ...models import AuditEvent
+from ...models import AuditEvent, Library
 from ...tables import Column, csv_response
 from . import bp
 
@@ -34,10 +34,15 @@ def index():
     kind = request.args.get("type", "")
     if kind:
         query = query.where(AuditEvent.object_type == kind)
+    library = db.session.get(Library, request.args.get("library", 0, type=int))
+    if library:  # one library's activity log
+        query = query.where(AuditEvent.library_id == library.id)
     if request.args.get("format") == "csv":
         return csv_response("audit-log", COLUMNS, db.session.scalars(query))
     page = db.paginate(query, per_page=current_app.config["PER_PAGE"] * 2, error_out=False)
     kinds = db.session.scalars(
         sa.select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type)
     ).all()
-    return render_template("audit/index.html", page=page, columns=COLUMNS, kinds=kinds, kind=kind)
+    return render_template(
+        "audit/index.html", page=page, columns=COLUMNS, kinds=kinds, kind=kind, library=library
+    )

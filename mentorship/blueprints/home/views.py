@@ -1,10 +1,11 @@
 from flask import render_template, url_for
 from flask_login import current_user, login_required
 
-from ...models import Role
-from ...services import overview, partnerships
+from ...models import ParticipationRole, Role
+from ...services import milestones, overview, partnerships
 from ...services import pairing as pairing_service
-from ...services.libraries import people_of
+from ...services.audit import recent_activity
+from ...services.libraries import participations_of, people_of
 from ...tables import Column
 from ...templating import local_today
 from . import bp
@@ -44,12 +45,22 @@ def index():
             by_system=overview.libraries_by_system(),
         )
     pairings = pairing_service.active_pairings_of_library(current_user.library_id)
+    today = local_today()
+    own_pilots = [
+        p
+        for p in participations_of(current_user.library_id)
+        if p.active and p.role == ParticipationRole.PILOT
+    ]
+    mentees = [p.pilot for p in pairings if p.pilot.library_id != current_user.library_id]
     return render_template(
         "home/library.html",
         library=current_user.library,
         pairings=pairings,
         people_by_library=pairing_service.people_to_tell(pairings),
-        timelines=overview.library_timelines(current_user.library_id, local_today()),
+        timelines=overview.library_timelines(current_user.library_id, today),
+        pilot_timelines={p.id: milestones.timeline_of(p, today) for p in own_pilots},
+        mentee_timelines=[milestones.timeline_of(p, today) for p in mentees],
+        activity=recent_activity(current_user.library_id),
         colleagues=[p for p in people_of(current_user.library_id) if p.id != current_user.id],
         partnerships=partnerships.partnerships_of(current_user.library_id),
         stage_count=len(partnerships.stages()),

@@ -1,0 +1,254 @@
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from ...access import COMMENT, EDIT, LIST, VIEW, get_or_404, may, require
+from ...extensions import db
+from ...models import (
+    Cohort,
+    Milestone,
+    MilestoneTemplate,
+    Participation,
+    ParticipationRole,
+    TemplateStep,
+)
+from ...models.library import COOPERATIVE_SYSTEMS
+from ...services import milestones as service
+from ...services.risk import RiskSettings, assess_pilots
+from ...tables import Column, csv_response
+from ...templating import local_today
+from ..records import commit_or_show, recent_changes
+from . import bp
+from .forms import CommentForm, DoneForm, MilestoneForm, PublishForm, StepForm
+
+RISK_COLUMNS = [
+    Column(
+        "Library",
+        lambda r: r.participation.library.name,
+        link=lambda r: url_for("timeline.timeline", participation_id=r.participation.id),
+    ),
+    Column("Status", lambda r: r.level.label),
+    Column("Cohort", lambda r: r.participation.cohort.name),
+    Column("Cooperative system", lambda r: r.participation.library.cooperative_system),
+    Column("Month", lambda r: r.months_elapsed, numeric=True),
+    Column("Steps open", lambda r: r.open_steps, numeric=True),
+    Column("Reasons", lambda r: " · ".join(r.reasons) or "—"),
+]
+
+
+def _timeline_url(participation_id: int) -> str:
+    return url_for("timeline.timeline", participation_id=participation_id)
+
+
+# A pilot's timeline ---------------------------------------------------------------
+
+
+@bp.get("/participations/<int:participation_id>/timeline")
+@require(VIEW, Milestone)
+def timeline(participation_id: int):
+    participation = get_or_404(Participation, participation_id, VIEW)
+    if participation.role != ParticipationRole.PILOT:
+        abort(404)
+    today = local_today()
+    return render_template(
+        "timeline/timeline.html",
+        timeline=service.timeline_of(participation, today),
+        today=today,
+        may_edit=may(current_user, EDIT, Milestone(participation=participation)),
+    )
+
+
+@bp.route("/milestones/<int:milestone_id>", methods=["GET", "POST"])
+@require(VIEW, Milestone)
+def milestone(milestone_id: int):
+    milestone = get_or_404(Milestone, milestone_id, VIEW)
+    form = MilestoneForm(obj=milestone)
+    status = 200
+    if request.method == "POST":
+        if not may(current_user, EDIT, milestone):
+            abort(404)
+        if form.validate_on_submit():
+            saved = commit_or_show(
+                form,
+                lambda: (
+                    service.update_milestone(
+                        milestone, form.values(), form.version.data, current_user, local_today()
+                    )
+                    or True
+                ),
+            )
+            if saved:
+                flash(f"“{milestone.title}” was saved.", "success")
+                return redirect(url_for("timeline.milestone", milestone_id=milestone.id))
+            db.session.refresh(milestone)  # show what the other person saved
+            form.version.data = milestone.version  # saving again overwrites knowingly
+        status = 409 if form.errors == {} else 400
+    return _milestone_page(milestone, form, CommentForm(), status)
+
+
+def _milestone_page(milestone, form, comment_form, status=200):
+    return (
+        render_template(
+            "timeline/milestone.html",
+            milestone=milestone,
+            form=form,
+            comment_form=comment_form,
+            may_edit=may(current_user, EDIT, milestone),
+            may_comment=may(current_user, COMMENT, milestone),
+            changes=recent_changes(milestone, limit=20),
+        ),
+        status,
+    )
+
+
+@bp.post("/milestones/<int:milestone_id>/done")
+@require(EDIT, Milestone)
+def mark_done(milestone_id: int):
+    milestone = get_or_404(Milestone, milestone_id, EDIT)
+    form = DoneForm()
+    if form.validate_on_submit():
+        saved = commit_or_show(
+            form,
+            lambda: (
+                service.update_milestone(
+                    milestone,
+                    {"status": "done", "done_on": form.done_on.data},
+                    form.version.data,
+                    current_user,
+                    local_today(),
+                )
+                or True
+            ),
+        )
+        if saved:
+            flash(f"Done: {milestone.title}.", "success")
+    else:
+        for errors in form.errors.values():
+            flash(" ".join(errors), "error")
+    return redirect(_timeline_url(milestone.participation_id) + f"#m{milestone.id}")
+
+
+@bp.post("/milestones/<int:milestone_id>/comments")
+@require(VIEW, Milestone)
+def comment(milestone_id: int):
+    milestone = get_or_404(Milestone, milestone_id, VIEW)
+    if not may(current_user, COMMENT, milestone):
+        abort(404)
+    form = CommentForm()
+    if form.validate_on_submit() and commit_or_show(
+        form, lambda: service.add_comment(milestone, form.body.data, current_user)
+    ):
+        flash("Your comment was added.", "success")
+        return redirect(url_for("timeline.milestone", milestone_id=milestone.id) + "#comments")
+    return _milestone_page(milestone, MilestoneForm(obj=milestone), form, 400)
+
+
+# Staff: pilots at risk ------------------------------------------------------------
+
+
+@bp.get("/at-risk")
+@require(LIST, Milestone)
+def at_risk():
+    cohort_id = request.args.get("cohort", type=int)
+    system = request.args.get("system", "")
+    rows = assess_pilots(
+        local_today(),
+        RiskSettings.from_config(current_app.config),
+        cohort_id=cohort_id,
+        cooperative_system=system or None,
+    )
+    if request.args.get("format") == "csv":
+        return csv_response("pilots-at-risk", RISK_COLUMNS, rows)
+    cohorts = db.session.scalars(db.select(Cohort).order_by(Cohort.start_date.desc())).all()
+    return render_template(
+        "timeline/at_risk.html",
+        rows=rows,
+        columns=RISK_COLUMNS,
+        cohorts=cohorts,
+        systems=COOPERATIVE_SYSTEMS,
+        cohort_id=cohort_id,
+        system=system,
+    )
+
+
+# Staff: the plan ------------------------------------------------------------------
+
+
+@bp.get("/plan")
+@require(EDIT, MilestoneTemplate)
+def plan():
+    current = service.current_template()
+    draft = db.session.scalar(
+        db.select(MilestoneTemplate).where(MilestoneTemplate.published_at.is_(None))
+    )
+    db.session.commit()  # the default plan, stored the first time it is shown
+    return render_template(
+        "timeline/plan.html",
+        current=current,
+        draft=draft,
+        change=service.plan_change(draft) if draft else None,
+    )
+
+
+@bp.route("/plan/draft/steps/new", methods=["GET", "POST"])
+@require(EDIT, MilestoneTemplate)
+def new_step():
+    form = StepForm()
+    if form.validate_on_submit():
+        added = commit_or_show(
+            form,
+            lambda: service.add_step(
+                service.draft_template(current_user), form.values(), current_user
+            ),
+        )
+        if added:
+            flash(f"“{added.title}” was added to the draft.", "success")
+            return redirect(url_for("timeline.plan"))
+    return render_template("timeline/step_form.html", form=form, step=None)
+
+
+@bp.route("/plan/steps/<int:step_id>/edit", methods=["GET", "POST"])
+@require(EDIT, MilestoneTemplate)
+def edit_step(step_id: int):
+    step = db.get_or_404(TemplateStep, step_id)
+    if not step.template.is_draft:  # editing a published step starts the draft
+        draft = service.draft_template(current_user)
+        db.session.commit()
+        step = next(s for s in draft.steps if s.key == step.key)
+        return redirect(url_for("timeline.edit_step", step_id=step.id))
+    form = StepForm(obj=step)
+    if form.validate_on_submit() and commit_or_show(
+        form, lambda: service.update_step(step, form.values(), current_user) or True
+    ):
+        flash(f"“{step.title}” was changed in the draft.", "success")
+        return redirect(url_for("timeline.plan"))
+    return render_template("timeline/step_form.html", form=form, step=step)
+
+
+@bp.post("/plan/steps/<int:step_id>/remove")
+@require(EDIT, MilestoneTemplate)
+def remove_step(step_id: int):
+    step = db.get_or_404(TemplateStep, step_id)
+    if step.template.is_draft:
+        service.remove_step(step, current_user)
+        db.session.commit()
+        flash(f"“{step.title}” was removed from the draft.", "success")
+    return redirect(url_for("timeline.plan"))
+
+
+@bp.route("/plan/draft/publish", methods=["GET", "POST"])
+@require(EDIT, MilestoneTemplate)
+def publish():
+    draft = service.draft_template(current_user)
+    change = service.plan_change(draft)
+    form = PublishForm()
+    if form.validate_on_submit():
+        apply = form.apply_to_running.data == "yes"
+        done = commit_or_show(
+            form, lambda: service.publish(draft, apply, current_user, local_today())
+        )
+        if done:
+            reach = f"; {change.pilots_touched} running pilots follow it" if apply else ""
+            flash(f"Version {draft.version} of the plan is published{reach}.", "success")
+            return redirect(url_for("timeline.plan"))
+    db.session.commit()  # keep the draft that was started to show this page
+    return render_template("timeline/publish.html", draft=draft, change=change, form=form)
