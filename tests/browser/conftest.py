@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -37,22 +38,28 @@ AXE_OPTIONS = {
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts"
 
 
-@pytest.fixture(scope="session")
-def live_server(tmp_path_factory, smtp_server):
-    with fresh_database(tmp_path_factory.mktemp("browser-db")) as url:
-        app = create_app(app_settings(url, smtp_server.port))
+@contextmanager
+def serve_demo(directory: Path, smtp_port: int):
+    """A fresh database with the demo data, served on a free port: yields (url, app)."""
+    with fresh_database(directory) as url:
+        app = create_app(app_settings(url, smtp_port))
         with app.app_context():
             upgrade()
             demo.seed_demo()
             db.session.commit()
-        port = free_port()
-        server = make_server("127.0.0.1", port, app, threaded=True)
+        server = make_server("127.0.0.1", free_port(), app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
-        yield f"http://127.0.0.1:{port}", app
+        yield f"http://127.0.0.1:{server.server_port}", app
         server.shutdown()
         with app.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory, smtp_server):
+    with serve_demo(tmp_path_factory.mktemp("browser-db"), smtp_server.port) as served:
+        yield served
 
 
 @pytest.fixture(scope="session")

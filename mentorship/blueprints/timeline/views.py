@@ -80,7 +80,8 @@ def milestone(milestone_id: int):
                 flash(f"“{milestone.title}” was saved.", "success")
                 return redirect(url_for("timeline.milestone", milestone_id=milestone.id))
             db.session.refresh(milestone)  # show what the other person saved
-            form.version.data = milestone.version  # saving again overwrites knowingly
+            # Saving again, having seen the other change, is a knowing choice.
+            form.version.data, form.version.raw_data = milestone.version, [str(milestone.version)]
         status = 409 if form.errors == {} else 400
     return _milestone_page(milestone, form, CommentForm(), status)
 
