@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import sqlalchemy as sa
 
@@ -103,3 +105,33 @@ def test_sign_in_attempts_are_rate_limited(app, smtp_server):
     assert "Too many attempts" in client.login("someone@t.example", "x").get_data(as_text=True)
     with limited.app_context():
         db.engine.dispose()
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("TEST_DATABASE_URL")), reason="no database involved: runs once, on SQLite"
+)
+def test_every_module_imports_on_its_own():
+    """No circular import hides behind the order in which the app happens to load modules:
+    each module is imported first, into a fresh copy of the package."""
+    import subprocess
+    import sys
+
+    code = """
+import pkgutil, sys, importlib
+import flask, flask_sqlalchemy, sqlalchemy, wtforms, numpy, scipy.optimize  # the slow part, once
+import mentorship
+names = [m.name for m in pkgutil.walk_packages(mentorship.__path__, "mentorship.")]
+for name in names:
+    for loaded in [m for m in sys.modules if m == "mentorship" or m.startswith("mentorship.")]:
+        del sys.modules[loaded]
+    try:
+        importlib.import_module(name)
+    except Exception as error:
+        sys.exit(f"{name}: {error!r}")
+print(len(names))
+"""
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0, result.stderr[-800:]
+    assert int(result.stdout) > 40  # it really went through the package

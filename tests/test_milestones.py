@@ -501,3 +501,38 @@ def test_staff_see_one_librarys_activity(client, app):
     page = client.get(f"/audit/?library={hayward}").get_data(as_text=True)
     assert "Activity of Hayward Public Library" in page and "Kick-off held" in page
     assert "Kick-off held" not in client.get(f"/audit/?library={yolo}").get_data(as_text=True)
+
+
+def test_staff_change_the_plan_see_who_it_reaches_and_publish(client, app):
+    ids = _people(app)
+    client.login("staff@t.example", PASSWORD)
+    plan = client.get("/plan").get_data(as_text=True)
+    assert "Current plan: version 1" in plan and "Kick-off with the mentor" in plan
+    with app.app_context():
+        step_id = db.session.scalar(
+            sa.text("SELECT id FROM template_steps WHERE key = 'commitment_letter'")
+        )
+    editing = client.get(f"/plan/steps/{step_id}/edit")  # a published step starts the draft
+    assert editing.status_code == 302
+    draft_step = editing.headers["Location"]
+    bad = client.submit(draft_step, {"title": "", "month_offset": "30", "scope": "library"})
+    assert "Name the step." in bad.get_data(as_text=True)
+    assert "Enter a month from 0 to 24." in bad.get_data(as_text=True)
+    client.submit(
+        draft_step,
+        {"title": "Commitment letter signed", "month_offset": "5", "scope": "library"},
+    )
+    preview = client.get("/plan/draft/publish").get_data(as_text=True)
+    assert "Changed: Commitment letter signed (month offset)" in preview
+    assert "2 running pilots" in preview and "2 of their open milestones change" in preview
+    assert "Choose who gets" in client.submit("/plan/draft/publish", {}).get_data(as_text=True)
+    client.submit("/plan/draft/publish", {"apply_to_running": "yes"})
+    with app.app_context():
+        letter = db.session.scalar(
+            sa.select(Milestone).where(
+                Milestone.participation_id == ids["pilot"],
+                Milestone.step_key == "commitment_letter",
+            )
+        )
+        assert letter.due_on == date(2026, 2, 1)
+    assert "Current plan: version 2" in client.get("/plan").get_data(as_text=True)

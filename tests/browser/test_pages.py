@@ -73,6 +73,11 @@ STAFF_PAGES = [
     "/people/{person}/edit",
     "/audit/",
     "/agreements/expiring",
+    "/at-risk",
+    "/plan",
+    "/plan/draft/steps/new",
+    "/participations/{pilot}/timeline",
+    "/audit/?library={own_library}",
     "/libraries/{own_library}/partners",
     "/pairings/cohorts/{cohort}",
     "/pairings/pilots/{pilot}",
@@ -196,3 +201,45 @@ def test_a_pilot_works_on_school_partners_and_the_letter(page, live_server, axe)
     page.get_by_role("link", name=re.compile("Commitment letter for")).click()
     expect(page.get_by_text("signed", exact=False).first).to_be_visible()
     assert_accessible(axe, page, "pilot-letter")
+
+
+def test_a_pilot_follows_the_timeline_and_the_mentor_comments(page, live_server, axe):
+    base_url, _ = live_server
+    sign_in(page, base_url, "pilot@demo.test")
+    expect(page.get_by_text("Late:")).to_be_visible()
+    page.get_by_role("link", name="The whole timeline of Hayward Public Library").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Timeline of Hayward Public Library")
+    expect(page.get_by_text(re.compile(r"\d+ days late")).first).to_be_visible()
+    assert_accessible(axe, page, "pilot-timeline")
+    late = page.locator(".milestone-late").first
+    title = late.locator(".milestone-title").inner_text()
+    late.get_by_role("button", name=re.compile("Mark done")).click()
+    expect(page.get_by_role("status").first).to_contain_text(f"Done: {title.split(' (')[0]}")
+
+    page.get_by_role("link", name=re.compile("District-wide rollout")).first.click()
+    page.get_by_label("Status").select_option("not applicable")
+    page.get_by_label("Note").fill("We roll out school by school instead.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.locator("#not_applicable_reason-error")).to_contain_text("Say why")
+    expect(page.get_by_label("Note")).to_have_value("We roll out school by school instead.")
+    assert_accessible(axe, page, "pilot-milestone-error")
+    page.get_by_label("Why it does not apply").fill("Single-school district.")
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("status").first).to_contain_text("was saved")
+    milestone_url = page.url
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, base_url, "mentor@demo.test")
+    expect(page.get_by_role("heading", name="Progress of Hayward Public Library")).to_be_visible()
+    page.goto(milestone_url)
+    expect(page.get_by_label("Status")).to_have_count(0)  # mentors read and comment
+    page.get_by_label("Your comment").fill("Good call — **one school at a time** works.")
+    page.get_by_role("button", name="Add comment").click()
+    expect(page.locator(".comment-body strong")).to_have_text("one school at a time")
+    assert_accessible(axe, page, "mentor-milestone")
+    page.get_by_role("button", name="Sign out").click()
+
+    sign_in(page, base_url, "staff@demo.test")
+    page.get_by_role("link", name="At risk").click()
+    expect(page.get_by_role("table", name=re.compile("Pilots by risk"))).to_contain_text("at risk")
+    expect(page.get_by_role("table")).to_contain_text("days late")
