@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
 from .audit import AuditEvent
+from .checkin import ActionItem, CheckIn, CheckInMode
 from .cohort import OUTER_BOUND_MONTHS, TARGET_MONTHS, Cohort, Participation, ParticipationRole
 from .library import Governance, Library, SchoolDistrict
 from .milestone import (
@@ -12,7 +13,8 @@ from .milestone import (
     StepScope,
     TemplateStep,
 )
-from .pairing import OPEN_STATUSES, Pairing, PairingStatus
+from .outbox import EmailOptOut, OutboxMessage, OutboxStatus, SchedulerRun
+from .pairing import OPEN_STATUSES, Cadence, Pairing, PairingStatus
 from .partnership import (
     Agreement,
     AgreementKind,
@@ -29,6 +31,14 @@ from .partnership import (
 from .user import LIBRARY_ROLES, Role, User
 
 __all__ = [
+    "ActionItem",
+    "Cadence",
+    "CheckIn",
+    "CheckInMode",
+    "EmailOptOut",
+    "OutboxMessage",
+    "OutboxStatus",
+    "SchedulerRun",
     "CLOSED_STATUSES",
     "Milestone",
     "MilestoneComment",

@@ -23,6 +23,16 @@ class PairingStatus(enum.StrEnum):
 OPEN_STATUSES = (PairingStatus.PROPOSED, PairingStatus.ACTIVE)
 
 
+class Cadence(enum.StrEnum):
+    """How often mentor and pilot meet."""
+
+    WEEKLY = "weekly"
+    EVERY_TWO_WEEKS = "every two weeks"
+    MONTHLY = "monthly"
+    EVERY_TWO_MONTHS = "every two months"
+    QUARTERLY = "quarterly"
+
+
 class Pairing(db.Model):
     __tablename__ = "pairings"
 
@@ -40,6 +50,11 @@ class Pairing(db.Model):
     created_by_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL")
     )
+    # How often mentor and pilot meet, and when they meet next.
+    cadence: Mapped[Cadence] = mapped_column(
+        enum_type(Cadence, "cadence"), default=Cadence.MONTHLY, server_default="monthly"
+    )
+    next_checkin_on: Mapped[date | None] = mapped_column(index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     pilot: Mapped[Participation] = relationship(foreign_keys=[pilot_participation_id])
