@@ -24,7 +24,9 @@ $(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
 run: $(VENV)/.installed
 	MENTORSHIP_ENV=development $(FLASK) db upgrade
 	MENTORSHIP_ENV=development $(FLASK) seed-demo
-	MENTORSHIP_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "The reminder scheduler runs beside the web server (emails go to the log without MAIL_SERVER)."
+	MENTORSHIP_ENV=development $(FLASK) scheduler & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	  MENTORSHIP_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Debian's Chromium drives the browser tests; Playwright never downloads a browser.
 chromium:

@@ -55,6 +55,8 @@ def _migrations_dir() -> Path:
 def register_blueprints(app: Flask) -> None:
     from .blueprints.audit import bp as audit_bp
     from .blueprints.auth import bp as auth_bp
+    from .blueprints.calendar import bp as calendar_bp
+    from .blueprints.checkins import bp as checkins_bp
     from .blueprints.cohorts import bp as cohorts_bp
     from .blueprints.districts import bp as districts_bp
     from .blueprints.home import bp as home_bp
@@ -63,6 +65,7 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.pairing import bp as pairing_bp
     from .blueprints.partnerships import bp as partnerships_bp
     from .blueprints.people import bp as people_bp
+    from .blueprints.reminders import bp as reminders_bp
     from .blueprints.timeline import bp as timeline_bp
 
     for blueprint in (
@@ -76,7 +79,10 @@ def register_blueprints(app: Flask) -> None:
         pairing_bp,
         partnerships_bp,
         timeline_bp,
+        checkins_bp,
+        reminders_bp,
         imports_bp,
+        calendar_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -17,16 +17,20 @@ from flask_login import current_user, login_required
 
 from .extensions import db
 from .models import (
+    ActionItem,
     Agreement,
     AuditEvent,
+    CheckIn,
     Cohort,
     CommitmentLetter,
     LetterSigner,
     Library,
     Milestone,
     MilestoneTemplate,
+    OutboxMessage,
     OutcomeReport,
     Pairing,
+    PairingStatus,
     Participation,
     Partnership,
     Role,
@@ -38,6 +42,8 @@ T = TypeVar("T")
 
 VIEW, LIST, CREATE, EDIT, DEACTIVATE = "view", "list", "create", "edit", "deactivate"
 COMMENT = "comment"
+CALENDAR = "calendar"  # manage one's own calendar (ICS) feed
+CHECK_IN = "check in"  # log a check-in, change the cadence
 
 
 # A rule gets the object, or None when the question is about the kind ("may this
@@ -64,6 +70,25 @@ def _own_or_paired_library(user: User, obj: Any) -> bool:
     return _library_id_of(obj) in paired_library_ids(user.library_id)
 
 
+def _side_of_pairing(user: User, obj: Any) -> bool:
+    """Staff; or a librarian of the pilot or the mentor library of a published pairing.
+
+    `obj` is the pairing, one of its check-ins or one of their action items.
+    """
+    if user.role == Role.STAFF:
+        return True
+    if user.role not in (Role.PILOT, Role.MENTOR):
+        return False
+    if obj is None:
+        return True
+    if isinstance(obj, ActionItem):
+        obj = obj.check_in
+    pairing = obj.pairing if isinstance(obj, CheckIn) else obj
+    if pairing.status == PairingStatus.PROPOSED:  # staff have not published it yet
+        return False
+    return user.library_id in (pairing.pilot.library_id, pairing.mentor.library_id)
+
+
 def _own_library(user: User, obj: Any) -> bool:
     """Staff; or a librarian of the library the object belongs to (changes stay in-house)."""
     if user.role == Role.STAFF:
@@ -71,6 +96,11 @@ def _own_library(user: User, obj: Any) -> bool:
     if user.role not in (Role.PILOT, Role.MENTOR):
         return False
     return obj is None or user.library_id == _library_id_of(obj)
+
+
+def _oneself(user: User, obj: Any) -> bool:
+    """Any signed-in person, about their own account."""
+    return obj is None or obj.id == user.id
 
 
 # (kind of target, action) -> rule. What is not listed is refused.
@@ -99,8 +129,14 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (User, VIEW): _staff,
     (User, EDIT): _staff,
     (User, DEACTIVATE): _staff,
+    (User, CALENDAR): _oneself,  # every role has a feed of its own
     (AuditEvent, LIST): _staff,
     (Pairing, EDIT): _staff,
+    # Check-ins: both sides of a pairing (and staff) see them, log them, set the cadence
+    # and tick action items done; other libraries get 404, state officials 403.
+    (Pairing, VIEW): _side_of_pairing,
+    (Pairing, CHECK_IN): _side_of_pairing,
+    (ActionItem, EDIT): _side_of_pairing,
     # A library's school partners, agreements and letter: its own people and staff
     # change them; its paired mentor or pilot reads them; state officials see the
     # figures in the rollup, never these pages (they hold contact details).
@@ -120,6 +156,8 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (Milestone, COMMENT): _own_or_paired_library,
     (Milestone, LIST): _staff,  # the at-risk list across all pilots
     (MilestoneTemplate, EDIT): _staff,
+    (OutboxMessage, LIST): _staff,  # reminder emails: pending, sent, failed
+    (OutboxMessage, EDIT): _staff,  # send a failed one again
     (CommitmentLetter, VIEW): _own_or_paired_library,
     (CommitmentLetter, EDIT): _own_library,
     (LetterSigner, EDIT): _own_library,

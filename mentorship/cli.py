@@ -31,6 +31,25 @@ def register(app: Flask) -> None:
         for email, who in demo.DEMO_LOGINS:
             click.echo(f"  {email:<20} {who}")
 
+    @app.cli.command("scheduler")
+    @click.option("--once", is_flag=True, help="Decide and send what is due, then stop.")
+    @click.option(
+        "--wait",
+        default=0.0,
+        show_default=True,
+        help="With --once: seconds to wait for "
+        "rows another sender claimed (taken over after OUTBOX_CLAIM_TIMEOUT).",
+    )
+    def scheduler_command(once: bool, wait: float) -> None:
+        """Run the reminder scheduler (one per installation): decide, then send."""
+        from . import scheduler
+
+        if once:
+            scheduler.run_once(app, wait)
+        else:
+            click.echo("Scheduler running: reminders decided every 15 minutes, sent every 20 s.")
+            scheduler.run(app)
+
     @app.cli.command("create-user")
     @click.option("--email", prompt=True)
     @click.option("--name", prompt=True)

@@ -73,11 +73,30 @@ def load_settings(instance_path: str) -> dict:
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
+        # Reminders (services/reminders.py): days before / after, and the weekly digest
+        # (weekday 0 = Monday, hour in TIME_ZONE). Texts: REMINDER_TEXTS in a config file.
+        "REMINDER_CHECKIN_DUE_DAYS": _int("REMINDER_CHECKIN_DUE_DAYS", 3),
+        "REMINDER_CHECKIN_OVERDUE_DAYS": _int("REMINDER_CHECKIN_OVERDUE_DAYS", 7),
+        "REMINDER_MILESTONE_DUE_DAYS": _int("REMINDER_MILESTONE_DUE_DAYS", 14),
+        "REMINDER_MILESTONE_LATE_TIMES": _int("REMINDER_MILESTONE_LATE_TIMES", 4),
+        "REMINDER_AGREEMENT_DAYS": [
+            int(days) for days in os.environ.get("REMINDER_AGREEMENT_DAYS", "90,30").split(",")
+        ],
+        "REMINDER_DIGEST_WEEKDAY": _int("REMINDER_DIGEST_WEEKDAY", 0),
+        "REMINDER_DIGEST_HOUR": _int("REMINDER_DIGEST_HOUR", 8),
+        "REMINDER_MAX_AGE_DAYS": _int("REMINDER_MAX_AGE_DAYS", 7),
+        # Delivery (services/outbox.py).
+        "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 5),
+        "OUTBOX_RETRY_SECONDS": _int("OUTBOX_RETRY_SECONDS", 60),
+        "OUTBOX_CLAIM_TIMEOUT": _int("OUTBOX_CLAIM_TIMEOUT", 300),
         # When a pilot needs attention or is at risk (see services/risk.py).
         "RISK_LATE_RISK_DAYS": _int("RISK_LATE_RISK_DAYS", 30),
         "RISK_QUIET_ATTENTION_DAYS": _int("RISK_QUIET_ATTENTION_DAYS", 60),
         "RISK_QUIET_RISK_DAYS": _int("RISK_QUIET_RISK_DAYS", 90),
         "RISK_END_WINDOW_MONTHS": _int("RISK_END_WINDOW_MONTHS", 2),
+        "RISK_CHECKIN_OVERDUE_RISK_DAYS": _int("RISK_CHECKIN_OVERDUE_RISK_DAYS", 30),
+        "RISK_NO_CHECKIN_ATTENTION_DAYS": _int("RISK_NO_CHECKIN_ATTENTION_DAYS", 45),
+        "RISK_NO_CHECKIN_RISK_DAYS": _int("RISK_NO_CHECKIN_RISK_DAYS", 60),
     }
 
 

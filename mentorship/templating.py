@@ -16,6 +16,7 @@ from .models import (
     Cohort,
     Library,
     Milestone,
+    OutboxMessage,
     SchoolDistrict,
     User,
 )
@@ -60,6 +61,7 @@ NAV = [
     ("people.index", "People", User),
     ("timeline.at_risk", "At risk", Milestone),
     ("partnerships.expiring", "Agreements", Agreement),
+    ("reminders.outbox_page", "Reminder emails", OutboxMessage),
     ("audit.index", "Audit log", AuditEvent),
 ]
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import itertools
+from contextlib import contextmanager
 from datetime import date
+
+import sqlalchemy as sa
 
 from mentorship.extensions import db
 from mentorship.models import (
@@ -93,3 +96,20 @@ def make_district(name: str | None = None, **values) -> SchoolDistrict:
     db.session.commit()
     db.session.refresh(district)  # still readable after the app context ends
     return district
+
+
+@contextmanager
+def count_statements(app):
+    """Collect the SQL statements run inside the block (to pin query counts)."""
+    statements = []
+
+    def listen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    with app.app_context():
+        sa.event.listen(db.engine, "before_cursor_execute", listen)
+    try:
+        yield statements
+    finally:
+        with app.app_context():
+            sa.event.remove(db.engine, "before_cursor_execute", listen)

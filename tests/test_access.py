@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import pytest
 
+from mentorship.extensions import db
+from mentorship.models import ActionItem, CheckIn, Pairing, PairingStatus
 from tests.helpers import (
     PASSWORD,
     make_cohort,
@@ -23,6 +25,8 @@ EVERYONE = {"anonymous": 302, "staff": 200, "pilot": 200, "mentor": 200, "state"
 # POSTs of an empty form: staff see the form again with errors (200), nothing stored.
 STAFF_POST = STAFF_ONLY
 STAFF_TOGGLE = {**STAFF_ONLY, "staff": 302}
+CHECK_IN_POST = {"anonymous": 302, "staff": 400, "pilot": 400, "mentor": 400, "state": 403}
+SIDES = ("staff", "pilot", "mentor")  # staff and the people of the paired library
 
 # (method, url pattern, expected status by role)
 TABLE = [
@@ -71,6 +75,24 @@ TABLE = [
     ("GET", "/import/template/libraries.csv", STAFF_ONLY),
     # An empty confirm (no kind, no text) never comes from the preview page.
     ("POST", "/import/confirm", {**STAFF_ONLY, "staff": 400}),
+    # Check-ins: both sides of a pairing and staff; an empty log form comes back (400).
+    ("GET", "/pairings/{pairing}/check-ins", {**EVERYONE, "state": 403}),
+    ("GET", "/pairings/{pairing}/check-ins?format=csv", {**EVERYONE, "state": 403}),
+    ("GET", "/pairings/{other_pairing}/check-ins", {**STAFF_ONLY, "pilot": 404, "mentor": 404}),
+    ("POST", "/pairings/{pairing}/check-ins", CHECK_IN_POST),
+    ("POST", "/pairings/{other_pairing}/check-ins", {**CHECK_IN_POST, "pilot": 404, "mentor": 404}),
+    ("POST", "/pairings/{pairing}/cadence", CHECK_IN_POST),
+    ("POST", "/pairings/{other_pairing}/cadence", {**CHECK_IN_POST, "pilot": 404, "mentor": 404}),
+    ("POST", "/action-items/{action_item}/done", {**CHECK_IN_POST, **dict.fromkeys(SIDES, 302)}),
+    (
+        "POST",
+        "/action-items/{other_action_item}/done",
+        {**STAFF_TOGGLE, "pilot": 404, "mentor": 404},
+    ),
+    # Everyone keeps a calendar feed of their own (the feed itself needs no sign-in).
+    ("GET", "/calendar", EVERYONE),
+    ("POST", "/calendar/create", dict.fromkeys(ROLES, 302)),
+    ("POST", "/calendar/reset", dict.fromkeys(ROLES, 302)),
 ]
 
 
@@ -95,7 +117,29 @@ def world(app):
             "participation": participation.id,
             "pilot_user": users["pilot"].id,
             "emails": {role: user.email for role, user in users.items()},
+            **_pairings_with_check_ins(participation, other, cohort),
         }
+
+
+def _pairings_with_check_ins(own_pilot, other_library, cohort) -> dict[str, int]:
+    """Our pilot and another library's pilot, each paired and with one action item."""
+    ids = {}
+    for key, pilot in (("", own_pilot), ("other_", make_participation(other_library, cohort))):
+        mentor = make_participation(make_library(), cohort, "mentor")
+        pairing = Pairing(
+            pilot_participation_id=pilot.id,
+            mentor_participation_id=mentor.id,
+            status=PairingStatus.ACTIVE,
+            start_date=cohort.start_date,
+        )
+        item = ActionItem(text="Call the district", owner_library_id=pilot.library_id)
+        check_in = CheckIn(
+            pairing=pairing, held_on=cohort.start_date, mode="call", action_items=[item]
+        )
+        db.session.add(check_in)
+        db.session.commit()
+        ids |= {f"{key}pairing": pairing.id, f"{key}action_item": item.id}
+    return ids
 
 
 @pytest.mark.parametrize("role", ROLES)

@@ -14,12 +14,15 @@ from ..extensions import db
 from ..models import (
     AgreementKind,
     CardModel,
+    CheckIn,
+    CheckInMode,
     Cohort,
     Enrolment,
     Library,
     Milestone,
     MilestoneStatus,
     Pairing,
+    PairingStatus,
     Participation,
     ParticipationRole,
     Partnership,
@@ -29,7 +32,7 @@ from ..models import (
     SignerRole,
     User,
 )
-from . import milestones, outcomes, pairing, partnerships, records
+from . import checkins, milestones, outcomes, pairing, partnerships, records
 from .auth import hash_password
 
 DEMO_PASSWORD = "demo-password"
@@ -261,6 +264,57 @@ def _letters(today: date) -> None:
             )
 
 
+# Days since each Year 1 pairing last met (in pairing order; the first is the demo pilot
+# with the demo mentor: 40 days, so its monthly check-in is about 10 days overdue).
+YEAR1_CHECKIN_GAPS = (40, 12, 25, 50, 5, 70, 20, 33, 8, 15, 28)
+CHECKINS_PER_PAIRING = 4
+ACTION_TEXTS = (
+    ("Send the draft MOU to the district's legal team", "pilot"),
+    ("Share our data-sharing agreement as a model", "mentor"),
+    ("Ask the superintendent's office for a meeting date", "pilot"),
+    ("Introduce the pilot to our ILS vendor contact", "mentor"),
+    ("Draft the card sign-up letter for families", "pilot"),
+    ("Review the roll-out plan for the first schools", "mentor"),
+)
+CHECKIN_NOTES = (
+    "Went through the timeline and the next steps with the district.",
+    "Talked about card models: the district prefers student ID as the card number.",
+    "Reviewed the commitment letter and who still has to sign it.",
+    "Planned the first school visits and the library card sign-up week.",
+)
+
+
+def _check_ins(today: date) -> None:
+    """Year 1 pairings have met about monthly; some have let their check-in slip (once)."""
+    if db.session.scalar(sa.select(CheckIn.id).limit(1)):
+        return
+    year1 = db.session.scalar(sa.select(Cohort).where(Cohort.name == YEAR1[0]))
+    if year1 is None:
+        return
+    active = [p for p in pairing.open_pairings(year1.id) if p.status == PairingStatus.ACTIVE]
+    modes = (CheckInMode.VIDEO, CheckInMode.CALL, CheckInMode.VISIT)
+    for index, pair in enumerate(active):
+        last = today - timedelta(days=YEAR1_CHECKIN_GAPS[index % len(YEAR1_CHECKIN_GAPS)])
+        days = [last - timedelta(days=30 * k) for k in reversed(range(CHECKINS_PER_PAIRING))]
+        owners = {"pilot": pair.pilot.library_id, "mentor": pair.mentor.library_id}
+        for k, held_on in enumerate(d for d in days if d >= (pair.start_date or d)):
+            text, side = ACTION_TEXTS[(index + k) % len(ACTION_TEXTS)]
+            due = held_on + timedelta(days=21)
+            made = checkins.log_check_in(
+                pair,
+                {
+                    "held_on": held_on,
+                    "mode": modes[(index + k) % 3],
+                    "attendees": f"{pair.pilot.library.name}, {pair.mentor.library.name}",
+                    "notes": CHECKIN_NOTES[k % len(CHECKIN_NOTES)],
+                },
+                [checkins.ActionItemDraft(text, owners[side], due)],
+                actor=None,
+                today=today,
+            )
+            made.action_items[0].done = due < today - timedelta(days=14)
+
+
 def seed_demo(today: date | None = None) -> dict[str, int]:
     """Load the demo cohorts, libraries, districts and accounts; returns row counts."""
     year1 = _cohort(*YEAR1, demo_data.YEAR1_LIBRARIES)
@@ -288,6 +342,7 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
     _pair_year1(year1, pilots[0]["name"], mentor["name"])
     _partnerships(today or date.today())
     _timelines(today or date.today())
+    _check_ins(today or date.today())
     return {
         model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
         for model in (

@@ -17,6 +17,7 @@ from ..extensions import db
 from ..mail import Mail
 from ..models import (
     OPEN_STATUSES,
+    Cadence,
     Library,
     Pairing,
     PairingStatus,
@@ -25,6 +26,7 @@ from ..models import (
     User,
 )
 from . import audit
+from .checkins import next_date
 from .errors import Conflict, ValidationError
 from .matching import LibraryProfile, optimal_assignment, ranking_score, score_matrix, score_pair
 from .outcomes import cards_by_library
@@ -182,6 +184,7 @@ def publish(cohort_id: int, today: date, actor: User | None) -> list[Pairing]:
     for pairing in published:
         pairing.status = PairingStatus.ACTIVE
         pairing.start_date = today
+        pairing.next_checkin_on = next_date(today, pairing.cadence or Cadence.MONTHLY)
         audit.record(actor, "publish", pairing, {"status": ["proposed", "active"]})
     return published
 

@@ -1,7 +1,7 @@
 """Which pilots are on track, need attention or are at risk, with the reasons in words.
 
 The whole list comes from a fixed handful of set-based queries (pilots, late steps,
-open steps, last activity), never one query per pilot. Thresholds are settings.
+open steps, last activity, check-ins), never one query per pilot. Thresholds are settings.
 """
 
 from __future__ import annotations
@@ -21,12 +21,15 @@ from ..models import (
     Cohort,
     Library,
     Milestone,
+    Pairing,
+    PairingStatus,
     Participation,
     ParticipationRole,
     Partnership,
     SchoolDistrict,
 )
 from ..models.cohort import OUTER_BOUND_MONTHS
+from .checkins import last_check_in_dates
 from .months import months_between
 
 
@@ -46,6 +49,9 @@ class RiskSettings:
     quiet_attention_days: int = 60  # no activity for this long: needs attention
     quiet_risk_days: int = 90  # … and for this long: at risk
     end_window_months: int = 2  # this close to the outer bound with steps open: at risk
+    checkin_overdue_risk_days: int = 30  # a check-in this overdue: at risk (any: attention)
+    no_checkin_attention_days: int = 45  # no check-in (or since pairing) for this long
+    no_checkin_risk_days: int = 60  # … and for this long: at risk
 
     @classmethod
     def from_config(cls, config) -> RiskSettings:
@@ -137,6 +143,8 @@ def assess_pilots(
         ).all()
     )
 
+    meetings = _check_in_dates(ids)
+
     assessed = []
     for pilot in pilots:
         risk = PilotRisk(
@@ -144,6 +152,7 @@ def assess_pilots(
         )
         _late_steps(risk, late.get(pilot.id, []), settings)
         _quiet(risk, last_activity.get(pilot.library_id), today, settings)
+        _check_ins(risk, meetings.get(pilot.id), today, settings)
         _near_the_end(risk, settings)
         assessed.append(risk)
     assessed.sort(key=lambda r: (-r.level, -len(r.reasons), r.participation.library.name.lower()))
@@ -184,3 +193,51 @@ def _near_the_end(risk: PilotRisk, settings: RiskSettings) -> None:
         risk.flag(
             RiskLevel.NEEDS_ATTENTION, f"month {month}, past the {target}-month target, {steps}"
         )
+
+
+@dataclass(frozen=True)
+class _Meetings:
+    """A pilot's active pairing, as far as check-ins go."""
+
+    started_on: date | None
+    next_on: date | None
+    last_on: date | None
+
+
+def _check_in_dates(participation_ids: list[int]) -> dict[int, _Meetings]:
+    """{pilot participation id: its active pairing's dates}: two queries for all pilots."""
+    pairings = db.session.execute(
+        sa.select(
+            Pairing.id, Pairing.pilot_participation_id, Pairing.start_date, Pairing.next_checkin_on
+        ).where(
+            Pairing.pilot_participation_id.in_(participation_ids),
+            Pairing.status == PairingStatus.ACTIVE,
+        )
+    ).all()
+    last = last_check_in_dates(row.id for row in pairings)
+    return {
+        row.pilot_participation_id: _Meetings(row.start_date, row.next_checkin_on, last.get(row.id))
+        for row in pairings
+    }
+
+
+def _check_ins(
+    risk: PilotRisk, meetings: _Meetings | None, today: date, settings: RiskSettings
+) -> None:
+    if meetings is None:  # no active pairing: nobody to meet
+        return
+    if meetings.next_on and (overdue := (today - meetings.next_on).days) > 0:
+        level = (
+            RiskLevel.AT_RISK
+            if overdue >= settings.checkin_overdue_risk_days
+            else RiskLevel.NEEDS_ATTENTION
+        )
+        risk.flag(level, f"check-in overdue by {_days(overdue)}")
+    since = meetings.last_on or meetings.started_on
+    if since is None:
+        return
+    days = (today - since).days
+    if days >= settings.no_checkin_risk_days:
+        risk.flag(RiskLevel.AT_RISK, f"no check-in for {_days(days)}")
+    elif days >= settings.no_checkin_attention_days:
+        risk.flag(RiskLevel.NEEDS_ATTENTION, f"no check-in for {_days(days)}")

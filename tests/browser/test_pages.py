@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from playwright.sync_api import expect
 
 from mentorship.extensions import db
-from mentorship.models import Cohort, Library, Participation, SchoolDistrict, User
+from mentorship.models import Cohort, Library, Pairing, Participation, SchoolDistrict, User
 from tests.browser.conftest import assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
@@ -37,6 +37,7 @@ def ids(app) -> dict[str, int]:
                 .order_by(Participation.id)
             ),
             "person": db.session.scalar(sa.select(User.id).where(User.email == "pilot@demo.test")),
+            "pairing": first(Pairing),
             "own_library": db.session.scalar(
                 sa.select(User.library_id).where(User.email == "pilot@demo.test")
             ),
@@ -81,6 +82,7 @@ STAFF_PAGES = [
     "/libraries/{own_library}/partners",
     "/pairings/cohorts/{cohort}",
     "/pairings/pilots/{pilot}",
+    "/pairings/{pairing}/check-ins",
     "/libraries/?q=county&page=2",
     "/no-such-page",
 ]

@@ -2,7 +2,7 @@ from flask import render_template, url_for
 from flask_login import current_user, login_required
 
 from ...models import ParticipationRole, Role
-from ...services import milestones, overview, partnerships
+from ...services import checkins, milestones, overview, partnerships
 from ...services import pairing as pairing_service
 from ...services.audit import recent_activity
 from ...services.libraries import participations_of, people_of
@@ -56,6 +56,7 @@ def index():
         "home/library.html",
         library=current_user.library,
         pairings=pairings,
+        next_check_ins={p.id: checkins.next_check_in(p, today) for p in pairings},
         people_by_library=pairing_service.people_to_tell(pairings),
         timelines=overview.library_timelines(current_user.library_id, today),
         pilot_timelines={p.id: milestones.timeline_of(p, today) for p in own_pilots},
