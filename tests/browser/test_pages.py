@@ -83,6 +83,10 @@ STAFF_PAGES = [
     "/pairings/cohorts/{cohort}",
     "/pairings/pilots/{pilot}",
     "/pairings/{pairing}/check-ins",
+    "/outbox",
+    "/outbox?status=pending",
+    "/calendar",
+    "/preferences",
     "/libraries/?q=county&page=2",
     "/no-such-page",
 ]
@@ -245,3 +249,21 @@ def test_a_pilot_follows_the_timeline_and_the_mentor_comments(page, live_server,
     page.get_by_role("link", name="At risk").click()
     expect(page.get_by_role("table", name=re.compile("Pilots by risk"))).to_contain_text("at risk")
     expect(page.get_by_role("table")).to_contain_text("days late")
+
+
+def test_a_mentor_chooses_which_reminders_to_receive(page, live_server, axe):
+    base_url, _ = live_server
+    sign_in(page, base_url, "mentor@demo.test")
+    page.get_by_role("link", name="Email reminders").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Email reminders")
+    expect(page.get_by_label("The weekly digest for program staff")).to_have_count(0)
+    late = page.get_by_label("A milestone is late (weekly, at most four times)")
+    expect(late).to_be_checked()
+    late.uncheck()
+    page.get_by_role("button", name="Save my choices").click()
+    expect(page.get_by_role("status").first).to_contain_text("saved")
+    expect(
+        page.get_by_label("A milestone is late (weekly, at most four times)")
+    ).not_to_be_checked()
+    expect(page.get_by_label("A check-in is overdue")).to_be_checked()
+    assert_accessible(axe, page, "mentor-preferences")
