@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
@@ -26,6 +25,7 @@ from mentorship.services.errors import Conflict, ValidationError
 from mentorship.services.risk import RiskLevel, RiskSettings, assess_pilots
 from tests.helpers import (
     PASSWORD,
+    count_statements,
     make_cohort,
     make_district,
     make_library,
@@ -443,22 +443,6 @@ def test_who_reads_and_changes_a_pilots_milestones(client, app, email, timeline,
         status = db.session.get(Milestone, ids["milestone"]).status
     assert (status != MilestoneStatus.NOT_STARTED) == (edit == 302)
     assert client.get("/at-risk").status_code == at_risk
-
-
-@contextmanager
-def count_statements(app):
-    statements = []
-
-    def listen(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    with app.app_context():
-        sa.event.listen(db.engine, "before_cursor_execute", listen)
-    try:
-        yield statements
-    finally:
-        with app.app_context():
-            sa.event.remove(db.engine, "before_cursor_execute", listen)
 
 
 def test_home_and_at_risk_run_the_same_queries_whatever_the_number_of_milestones(client, app):
