@@ -67,6 +67,7 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.people import bp as people_bp
     from .blueprints.reminders import bp as reminders_bp
     from .blueprints.timeline import bp as timeline_bp
+    from .blueprints.toolkit import bp as toolkit_bp
 
     for blueprint in (
         home_bp,
@@ -79,6 +80,7 @@ def register_blueprints(app: Flask) -> None:
         pairing_bp,
         partnerships_bp,
         timeline_bp,
+        toolkit_bp,
         checkins_bp,
         reminders_bp,
         imports_bp,

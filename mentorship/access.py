@@ -37,6 +37,7 @@ from .models import (
     SchoolDistrict,
     User,
 )
+from .services.toolkit import Page as ToolkitPage
 
 T = TypeVar("T")
 
@@ -98,6 +99,11 @@ def _own_library(user: User, obj: Any) -> bool:
     return obj is None or user.library_id == _library_id_of(obj)
 
 
+def _anyone(user: User, obj: Any) -> bool:
+    """Every signed-in person (the toolkit is for the whole program)."""
+    return True
+
+
 def _oneself(user: User, obj: Any) -> bool:
     """Any signed-in person, about their own account."""
     return obj is None or obj.id == user.id
@@ -131,6 +137,7 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (User, DEACTIVATE): _staff,
     (User, CALENDAR): _oneself,  # every role has a feed of its own
     (AuditEvent, LIST): _staff,
+    (ToolkitPage, VIEW): _anyone,
     (Pairing, EDIT): _staff,
     # Check-ins: both sides of a pairing (and staff) see them, log them, set the cadence
     # and tick action items done; other libraries get 404, state officials 403.

@@ -69,6 +69,10 @@ def load_settings(instance_path: str) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "REMEMBER_COOKIE_SAMESITE": "Lax",
         "PER_PAGE": _int("PER_PAGE", 25),
+        # The toolkit's Markdown files (the single source; edits go through the repository).
+        "TOOLKIT_DIR": os.environ.get(
+            "TOOLKIT_DIR", str(Path(__file__).resolve().parent.parent / "toolkit_content")
+        ),
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),

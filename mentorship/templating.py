@@ -60,6 +60,7 @@ NAV = [
     ("districts.index", "School districts", SchoolDistrict),
     ("people.index", "People", User),
     ("timeline.at_risk", "At risk", Milestone),
+    ("toolkit.index", "Toolkit", None),
     ("partnerships.expiring", "Agreements", Agreement),
     ("reminders.outbox_page", "Reminder emails", OutboxMessage),
     ("audit.index", "Audit log", AuditEvent),

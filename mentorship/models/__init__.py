@@ -1,6 +1,7 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
 from .audit import AuditEvent
+from .case_study import CaseStudy, CaseStudyComment, CaseStudyStatus, DistrictSize
 from .checkin import ActionItem, CheckIn, CheckInMode
 from .cohort import OUTER_BOUND_MONTHS, TARGET_MONTHS, Cohort, Participation, ParticipationRole
 from .library import Governance, Library, SchoolDistrict
@@ -31,6 +32,10 @@ from .partnership import (
 from .user import LIBRARY_ROLES, Role, User
 
 __all__ = [
+    "CaseStudy",
+    "CaseStudyComment",
+    "CaseStudyStatus",
+    "DistrictSize",
     "ActionItem",
     "Cadence",
     "CheckIn",

@@ -1,0 +1,57 @@
+from pathlib import Path
+
+from flask import abort, current_app, render_template, request, send_from_directory
+from flask_login import current_user
+
+from ...access import VIEW, require
+from ...services import toolkit
+from ...services.toolkit import Page
+from . import bp
+
+
+def _directory() -> Path:
+    return Path(current_app.config["TOOLKIT_DIR"])
+
+
+def _toolkit() -> toolkit.Toolkit:
+    # In debug, edits to the files show on the next request.
+    return toolkit.toolkit_from(_directory(), watch=current_app.debug)
+
+
+@bp.get("/")
+@require(VIEW, Page)
+def index():
+    kit = _toolkit()
+    return render_template(
+        "toolkit/index.html",
+        sections=kit.sections(),
+        errors=kit.errors if current_user.is_staff else [],
+    )
+
+
+@bp.get("/search")
+@require(VIEW, Page)
+def search():
+    words = request.args.get("q", "").strip()[:200]
+    hits = toolkit.search(_directory(), words, watch=current_app.debug) if words else []
+    return render_template("toolkit/search.html", words=words, hits=hits)
+
+
+@bp.get("/<slug>")
+@require(VIEW, Page)
+def page(slug: str):
+    kit = _toolkit()
+    found = kit.pages.get(slug)
+    if found is None:
+        abort(404)
+    previous, following = kit.neighbours(found)
+    return render_template("toolkit/page.html", page=found, previous=previous, following=following)
+
+
+@bp.get("/downloads/<name>")
+@require(VIEW, Page)
+def download(name: str):
+    kit = _toolkit()
+    if not any(name in p.downloads for p in kit.pages.values()):
+        abort(404)  # only the files pages offer, nothing else in the folder
+    return send_from_directory(kit.downloads_dir, name, as_attachment=True)
