@@ -267,3 +267,22 @@ def test_a_mentor_chooses_which_reminders_to_receive(page, live_server, axe):
     ).not_to_be_checked()
     expect(page.get_by_label("A check-in is overdue")).to_be_checked()
     assert_accessible(axe, page, "mentor-preferences")
+
+
+def test_a_pilot_reads_the_toolkit_from_a_late_milestone_and_searches_it(page, live_server, axe):
+    base_url, _ = live_server
+    sign_in(page, base_url, "pilot@demo.test")
+    page.get_by_role("link", name="The whole timeline of Hayward Public Library").click()
+    late = page.locator(".milestone-late").first
+    late.get_by_role("link", name=re.compile("Toolkit: how to do this")).click()
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    expect(page.get_by_role("navigation", name="On this page")).to_be_visible()
+    assert_accessible(axe, page, "pilot-toolkit-page")
+    page.get_by_role("link", name="Toolkit", exact=True).first.click()
+    assert_accessible(axe, page, "pilot-toolkit-index")
+    page.get_by_label("Search the toolkit").fill("data sharing")
+    page.get_by_role("button", name="Search").click()
+    first = page.locator(".search-results li").first
+    expect(first.get_by_role("link")).to_have_text(re.compile("MOU|data-sharing", re.I))
+    expect(first.locator("mark").first).to_be_visible()
+    assert_accessible(axe, page, "pilot-toolkit-search")
