@@ -111,6 +111,20 @@ def _marker():
             connection.exec_driver_sql("RESET synchronous_commit")
 
 
+def _mark_many(connection, rows: list[_Claimed], **values) -> None:
+    """Change rows this sender still holds, in one statement; committed when it returns."""
+    if not rows:
+        return
+    connection.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_([row.id for row in rows]),
+            OutboxMessage.claim_token == rows[0].token,
+        )
+        .values(**values)
+    )
+
+
 def _mark(connection, row_id: int, token: str, **values) -> None:
     """Change a row this sender still holds; committed when this returns."""
     connection.execute(
@@ -157,37 +171,37 @@ def deliver(rows: list[OutboxMessage]) -> Delivery:
 
 
 def _deliver(pending: list[_Claimed], opted_out: set, marks, result: Delivery) -> Delivery:
+    width = current_app.config["OUTBOX_CONNECTIONS"]
     try:
-        with mail.outgoing() as outgoing:
+        with mail.outgoing(connections=width) as outgoing:
             while pending:
-                row = pending[0]
-                if not row.active or (row.recipient_id, row.kind) in opted_out:
-                    _mark(
-                        marks, row.id, row.token, status=OutboxStatus.SENT, last_error="opted out"
-                    )
-                    result.skipped += 1
-                else:
-                    try:
-                        outgoing.send(_mail_for(row), lambda row=row: _sent(marks, row))
+                batch, pending = pending[: outgoing.width], pending[outgoing.width :]
+                skipped = [
+                    r for r in batch if not r.active or (r.recipient_id, r.kind) in opted_out
+                ]
+                if skipped:
+                    _mark_many(marks, skipped, status=OutboxStatus.SENT, last_error="opted out")
+                    result.skipped += len(skipped)
+                batch = [r for r in batch if r not in skipped]
+                outcome = outgoing.send_many(
+                    [_mail_for(row) for row in batch],
+                    lambda ready, batch=batch: _mark_many(
+                        marks,
+                        [batch[i] for i in ready],
+                        status=OutboxStatus.SENT,
+                        sent_at=_now(),
+                        attempts=OutboxMessage.attempts + 1,
+                    ),
+                )
+                for row, refused in zip(batch, outcome, strict=True):
+                    if refused is None:
                         result.sent += 1
-                    except smtplib.SMTPResponseException as error:  # this one refused
-                        result += _retry_later(marks, row, str(error))
-                pending.pop(0)
+                    else:
+                        result += _retry_later(marks, row, str(refused))
     except (OSError, smtplib.SMTPException) as error:  # the server went away: the rest wait
         for row in pending:
             result += _retry_later(marks, row, str(error))
     return result
-
-
-def _sent(marks, row: _Claimed) -> None:
-    _mark(
-        marks,
-        row.id,
-        row.token,
-        status=OutboxStatus.SENT,
-        sent_at=_now(),
-        attempts=row.attempts + 1,
-    )
 
 
 def _retry_later(marks, row: _Claimed, error: str) -> Delivery:
@@ -244,12 +258,14 @@ def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
 
 
 def unsubscribe_url(user_id: int, kind: str) -> str:
-    base = current_app.config["BASE_URL"].rstrip("/")
-    # Built without a request: the scheduler process has none.
-    path = current_app.url_map.bind("").build(
-        "reminders.unsubscribe", {"token": unsubscribe_token(user_id, kind)}
-    )
-    return base + path
+    """BASE_URL + the unsubscribe page for this token; built without a request (the
+    scheduler process has none), from a path worked out once per app."""
+    config = current_app.config
+    prefix = config.get("_UNSUBSCRIBE_PREFIX")
+    if prefix is None:
+        path = current_app.url_map.bind("").build("reminders.unsubscribe", {"token": "TOKEN"})
+        prefix = config["_UNSUBSCRIBE_PREFIX"] = config["BASE_URL"].rstrip("/") + path[:-5]
+    return prefix + unsubscribe_token(user_id, kind)
 
 
 def _mail_for(row: _Claimed) -> mail.Mail:
