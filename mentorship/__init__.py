@@ -8,6 +8,7 @@ from typing import Any
 
 from flask import Flask
 
+from . import security
 from .config import check_settings, load_settings
 from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -26,6 +27,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
+    security.register(app)
     register_template_helpers(app)
     register_commands(app)
     return app
@@ -56,6 +58,7 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.audit import bp as audit_bp
     from .blueprints.auth import bp as auth_bp
     from .blueprints.calendar import bp as calendar_bp
+    from .blueprints.case_studies import bp as case_studies_bp
     from .blueprints.checkins import bp as checkins_bp
     from .blueprints.cohorts import bp as cohorts_bp
     from .blueprints.districts import bp as districts_bp
@@ -85,6 +88,7 @@ def register_blueprints(app: Flask) -> None:
         reminders_bp,
         imports_bp,
         calendar_bp,
+        case_studies_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -20,6 +20,9 @@ from .models import (
     ActionItem,
     Agreement,
     AuditEvent,
+    CaseStudy,
+    CaseStudyComment,
+    CaseStudyStatus,
     CheckIn,
     Cohort,
     CommitmentLetter,
@@ -45,6 +48,8 @@ VIEW, LIST, CREATE, EDIT, DEACTIVATE = "view", "list", "create", "edit", "deacti
 COMMENT = "comment"
 CALENDAR = "calendar"  # manage one's own calendar (ICS) feed
 CHECK_IN = "check in"  # log a check-in, change the cadence
+REVIEW = "review"  # publish a case study, send it back, withdraw it
+MODERATE = "moderate"  # hide a comment, or show it again
 
 
 # A rule gets the object, or None when the question is about the kind ("may this
@@ -102,6 +107,21 @@ def _own_library(user: User, obj: Any) -> bool:
 def _anyone(user: User, obj: Any) -> bool:
     """Every signed-in person (the toolkit is for the whole program)."""
     return True
+
+
+def _published_or_own_or_paired(user: User, obj: Any) -> bool:
+    """A published case study: everyone signed in; an unpublished one: its library's
+    people, the libraries paired with it (its mentor) and staff."""
+    if obj is not None and obj.status == CaseStudyStatus.PUBLISHED:
+        return True
+    return obj is None or _own_or_paired_library(user, obj)
+
+
+def _comment_author(user: User, obj: Any) -> bool:
+    """The person who wrote the comment (on a case study they can still see)."""
+    return obj is None or (
+        obj.author_id == user.id and _published_or_own_or_paired(user, obj.case_study)
+    )
 
 
 def _oneself(user: User, obj: Any) -> bool:
@@ -168,6 +188,17 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (CommitmentLetter, VIEW): _own_or_paired_library,
     (CommitmentLetter, EDIT): _own_library,
     (LetterSigner, EDIT): _own_library,
+    # Case studies: the library's people (and staff) write and submit them; staff review
+    # them; everyone signed in reads and comments on published ones, and drafts stay
+    # with the library, its mentor and staff.
+    (CaseStudy, LIST): _anyone,
+    (CaseStudy, VIEW): _published_or_own_or_paired,
+    (CaseStudy, COMMENT): _published_or_own_or_paired,
+    (CaseStudy, CREATE): _own_library,
+    (CaseStudy, EDIT): _own_library,  # revise and submit
+    (CaseStudy, REVIEW): _staff,
+    (CaseStudyComment, EDIT): _comment_author,
+    (CaseStudyComment, MODERATE): _staff,
 }
 
 

@@ -13,6 +13,7 @@ from .access import LIST, may
 from .models import (
     Agreement,
     AuditEvent,
+    CaseStudy,
     Cohort,
     Library,
     Milestone,
@@ -61,6 +62,7 @@ NAV = [
     ("people.index", "People", User),
     ("timeline.at_risk", "At risk", Milestone),
     ("toolkit.index", "Toolkit", None),
+    ("case_studies.index", "Case studies", CaseStudy),  # everyone may list them
     ("partnerships.expiring", "Agreements", Agreement),
     ("reminders.outbox_page", "Reminder emails", OutboxMessage),
     ("audit.index", "Audit log", AuditEvent),

@@ -9,7 +9,14 @@ from __future__ import annotations
 import pytest
 
 from mentorship.extensions import db
-from mentorship.models import ActionItem, CheckIn, Pairing, PairingStatus
+from mentorship.models import (
+    ActionItem,
+    CaseStudy,
+    CaseStudyStatus,
+    CheckIn,
+    Pairing,
+    PairingStatus,
+)
 from tests.helpers import (
     PASSWORD,
     make_cohort,
@@ -27,6 +34,9 @@ STAFF_POST = STAFF_ONLY
 STAFF_TOGGLE = {**STAFF_ONLY, "staff": 302}
 CHECK_IN_POST = {"anonymous": 302, "staff": 400, "pilot": 400, "mentor": 400, "state": 403}
 SIDES = ("staff", "pilot", "mentor")  # staff and the people of the paired library
+SIDES_302 = dict.fromkeys(SIDES, 302)
+OTHER_404 = {"pilot": 404, "mentor": 404}  # another library's record
+HIDDEN_DRAFT = {**OTHER_404, "state": 404}  # another library's draft case study
 
 # (method, url pattern, expected status by role)
 TABLE = [
@@ -93,6 +103,26 @@ TABLE = [
     ("GET", "/calendar", EVERYONE),
     ("POST", "/calendar/create", dict.fromkeys(ROLES, 302)),
     ("POST", "/calendar/reset", dict.fromkeys(ROLES, 302)),
+    # Case studies: everyone reads published ones; drafts stay with their library, its
+    # mentor and staff; staff review (a refused step flashes and goes back: 302).
+    ("GET", "/case-studies/", EVERYONE),
+    ("GET", "/case-studies/?format=csv", EVERYONE),
+    ("GET", "/case-studies/new", {**EVERYONE, "state": 403}),
+    ("POST", "/case-studies/new", {**CHECK_IN_POST}),
+    ("GET", "/case-studies/{own_case_study}", {**EVERYONE, "state": 404}),
+    ("GET", "/case-studies/{other_case_study}", {**STAFF_ONLY, **HIDDEN_DRAFT}),
+    ("GET", "/case-studies/{published_case_study}", EVERYONE),
+    ("GET", "/case-studies/{published_case_study}/figures.csv", EVERYONE),
+    ("GET", "/case-studies/{own_case_study}/edit", {**EVERYONE, "state": 403}),
+    ("GET", "/case-studies/{other_case_study}/edit", {**STAFF_ONLY, "pilot": 404, "mentor": 404}),
+    ("POST", "/case-studies/{own_case_study}/submit", {**CHECK_IN_POST, **SIDES_302}),
+    ("POST", "/case-studies/{other_case_study}/submit", {**STAFF_TOGGLE, **OTHER_404}),
+    ("POST", "/case-studies/{own_case_study}/publish", STAFF_TOGGLE),
+    ("POST", "/case-studies/{own_case_study}/send-back", {**STAFF_ONLY, "staff": 400}),
+    ("POST", "/case-studies/{published_case_study}/withdraw", {**STAFF_ONLY, "staff": 400}),
+    ("POST", "/case-studies/{own_case_study}/comments", {**CHECK_IN_POST, "state": 404}),
+    ("POST", "/case-studies/{other_case_study}/comments", {**CHECK_IN_POST, **HIDDEN_DRAFT}),
+    ("POST", "/case-studies/{published_case_study}/comments", {**CHECK_IN_POST, "state": 400}),
 ]
 
 
@@ -118,7 +148,22 @@ def world(app):
             "pilot_user": users["pilot"].id,
             "emails": {role: user.email for role, user in users.items()},
             **_pairings_with_check_ins(participation, other, cohort),
+            **_case_studies(own, other),
         }
+
+
+def _case_studies(own_library, other_library) -> dict[str, int]:
+    """A draft of ours, a draft of another library, and that library's published one."""
+    made = {
+        "own_case_study": CaseStudy(library_id=own_library.id, title="Our draft"),
+        "other_case_study": CaseStudy(library_id=other_library.id, title="Their draft"),
+        "published_case_study": CaseStudy(
+            library_id=other_library.id, title="Theirs", status=CaseStudyStatus.PUBLISHED
+        ),
+    }
+    db.session.add_all(made.values())
+    db.session.commit()
+    return {key: case_study.id for key, case_study in made.items()}
 
 
 def _pairings_with_check_ins(own_pilot, other_library, cohort) -> dict[str, int]:

@@ -14,9 +14,11 @@ from ..extensions import db
 from ..models import (
     AgreementKind,
     CardModel,
+    CaseStudy,
     CheckIn,
     CheckInMode,
     Cohort,
+    DistrictSize,
     Enrolment,
     Library,
     Milestone,
@@ -32,7 +34,7 @@ from ..models import (
     SignerRole,
     User,
 )
-from . import checkins, milestones, outcomes, pairing, partnerships, records
+from . import case_studies, checkins, milestones, outcomes, pairing, partnerships, records
 from .auth import hash_password
 
 DEMO_PASSWORD = "demo-password"
@@ -315,6 +317,57 @@ def _check_ins(today: date) -> None:
             made.action_items[0].done = due < today - timedelta(days=14)
 
 
+PUBLISHED_CASE_STUDY = {
+    "library": "Redwood City Public Library",  # a Year 1 pilot that reports figures
+    "title": "Every student a card: how Redwood City went digital first",
+    "summary": "A digital-only card let the district sign up every student at once; "
+    "physical cards followed for the families who asked.",
+    "body": (
+        "### Where we started\n\nThe district was worried about paperwork, so we proposed a "
+        "**digital-only card** numbered with the student ID.\n\n"
+        "### What worked\n\n- Opt-out enrolment, agreed in the MOU\n"
+        "- A sign-up week at each school with the school librarians\n"
+        "- Fine-free cards, so no family was afraid of a bill\n\n"
+        "### What we would do again\n\nStart on the agreements with the district's lawyers "
+        "in the first month: they took longer than anything else."
+    ),
+    "card_model": CardModel.DIGITAL_ONLY,
+    "district_size": DistrictSize.MEDIUM,
+}
+DRAFT_CASE_STUDY = {
+    "title": "Working with two districts at once",
+    "summary": "What Hayward learned from talking to its school districts side by side.",
+    "body": (
+        "### The first meetings\n\nWe met both superintendents in the same month, which "
+        "helped: each wanted to know what the other had agreed.\n\n"
+        "### Still open\n\nThe second district has not signed its data-sharing agreement yet."
+    ),
+    "card_model": CardModel.FULL,
+    "district_size": DistrictSize.LARGE,
+}
+MENTOR_COMMENT = (
+    "Good start. Could you add **how long** each agreement took? Other pilots always ask."
+)
+
+
+def _case_studies() -> None:
+    """A Year 1 pilot's published case study (with figures) and the demo pilot's draft in
+    review, commented on by its mentor (once)."""
+    if db.session.scalar(sa.select(CaseStudy.id).limit(1)):
+        return
+    people = {u.email: u for u in db.session.scalars(sa.select(User))}
+    staff, pilot = people["staff@demo.test"], people["pilot@demo.test"]
+    values = dict(PUBLISHED_CASE_STUDY)
+    library = db.session.scalar(sa.select(Library).filter_by(name=values.pop("library")))
+    if library is not None:
+        story = case_studies.create(library, values, staff)
+        case_studies.submit(story, staff)
+        case_studies.publish(story, staff)
+    draft = case_studies.create(pilot.library, dict(DRAFT_CASE_STUDY), pilot)
+    case_studies.submit(draft, pilot)
+    case_studies.add_comment(draft, MENTOR_COMMENT, people["mentor@demo.test"])
+
+
 def seed_demo(today: date | None = None) -> dict[str, int]:
     """Load the demo cohorts, libraries, districts and accounts; returns row counts."""
     year1 = _cohort(*YEAR1, demo_data.YEAR1_LIBRARIES)
@@ -343,6 +396,7 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
     _partnerships(today or date.today())
     _timelines(today or date.today())
     _check_ins(today or date.today())
+    _case_studies()
     return {
         model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))
         for model in (

@@ -1,10 +1,10 @@
 from pathlib import Path
 
-from flask import abort, current_app, render_template, request, send_from_directory
+from flask import abort, current_app, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 
 from ...access import VIEW, require
-from ...services import toolkit
+from ...services import case_studies, toolkit
 from ...services.toolkit import Page
 from . import bp
 
@@ -33,7 +33,13 @@ def index():
 @require(VIEW, Page)
 def search():
     words = request.args.get("q", "").strip()[:200]
-    hits = toolkit.search(_directory(), words, watch=current_app.debug) if words else []
+    # Published case studies are searched with the toolkit (drafts never are).
+    extra = (
+        case_studies.search_documents(lambda cs: url_for("case_studies.show", case_study_id=cs.id))
+        if words
+        else []
+    )
+    hits = toolkit.search(_directory(), words, extra, watch=current_app.debug) if words else []
     return render_template("toolkit/search.html", words=words, hits=hits)
 
 

@@ -1,0 +1,420 @@
+"""Case studies: what a library learned, written by its people, published by staff.
+
+The workflow is draft → in review → published, with "sent back" (staff ask for changes,
+with a reason) between review and a new submission. Who may act is decided by
+`access.may` (the one place for access rules); this module adds what the state allows,
+audits every change and says whom to email. Comments are threaded one level, editable
+by their author for 15 minutes, and hidden by staff with a reason, never deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import joinedload
+
+from ..access import COMMENT, CREATE, EDIT, MODERATE, REVIEW, may
+from ..extensions import db
+from ..mail import Mail
+from ..models import (
+    CaseStudy,
+    CaseStudyComment,
+    CaseStudyStatus,
+    Library,
+    OutcomeReport,
+    Role,
+    User,
+)
+from ..models.base import utcnow
+from . import audit, outcomes, partnerships
+from .errors import NotAllowed, ValidationError
+from .pairing import paired_library_ids
+
+Status = CaseStudyStatus
+COMMENT_EDIT_WINDOW = timedelta(minutes=15)
+EDITABLE = {Status.DRAFT, Status.IN_REVIEW, Status.SENT_BACK}  # published: withdraw first
+FIELDS = ("title", "summary", "body", "card_model", "district_size", "region")
+
+
+@dataclass(frozen=True)
+class Transition:
+    name: str  # the audit action
+    done: str  # in a sentence: "was published"
+    from_states: frozenset[Status]
+    to: Status
+    action: str  # the access action it needs (access.EDIT for authors, REVIEW for staff)
+    needs_reason: bool = False
+
+
+SUBMIT = Transition(
+    "submit", "submitted", frozenset({Status.DRAFT, Status.SENT_BACK}), Status.IN_REVIEW, EDIT
+)
+PUBLISH = Transition(
+    "publish", "published", frozenset({Status.IN_REVIEW}), Status.PUBLISHED, REVIEW
+)
+SEND_BACK = Transition(
+    "send back",
+    "sent back",
+    frozenset({Status.IN_REVIEW}),
+    Status.SENT_BACK,
+    REVIEW,
+    needs_reason=True,
+)
+# Staff take a published case study down again (an error found later): back to its
+# authors with the reason, as if sent back.
+WITHDRAW = Transition(
+    "withdraw",
+    "withdrawn",
+    frozenset({Status.PUBLISHED}),
+    Status.SENT_BACK,
+    REVIEW,
+    needs_reason=True,
+)
+
+
+def _check(actor: User | None, action: str, target: Any, refusal: str) -> None:
+    if not may(actor, action, target):
+        raise NotAllowed(refusal)
+
+
+# Writing -----------------------------------------------------------------------------
+
+
+def create(library: Library, values: dict[str, Any], actor: User) -> CaseStudy:
+    """A new draft for `library` (a librarian's own library; staff: any)."""
+    _check(actor, CREATE, CaseStudy(library_id=library.id), "You can only write for your library.")
+    _check_values(values)
+    case_study = CaseStudy(
+        library_id=library.id,
+        created_by_id=actor.id,
+        status=Status.DRAFT,
+        **{**values, "region": values.get("region") or library.cooperative_system or ""},
+    )
+    db.session.add(case_study)
+    audit.record(actor, "create", case_study, {key: [None, values.get(key)] for key in FIELDS})
+    return case_study
+
+
+def update(case_study: CaseStudy, values: dict[str, Any], actor: User) -> CaseStudy:
+    """Authors revise while it is a draft, in review or sent back; never once published."""
+    _check(actor, EDIT, case_study, "Only the library's people and staff change a case study.")
+    if case_study.status not in EDITABLE:
+        raise NotAllowed("A published case study cannot be changed; staff can withdraw it first.")
+    _check_values(values)
+    values = {**values, "region": values.get("region") or case_study.library.cooperative_system}
+    changes = audit.apply_changes(case_study, values)
+    if changes:
+        audit.record(actor, "edit", case_study, changes)
+    return case_study
+
+
+def _check_values(values: dict[str, Any]) -> None:
+    if not (values.get("title") or "").strip():
+        raise ValidationError("Give the case study a title.", "title")
+
+
+# The workflow ------------------------------------------------------------------------
+
+
+def _move(
+    case_study: CaseStudy,
+    transition: Transition,
+    actor: User,
+    reason: str = "",
+    now: datetime | None = None,
+) -> CaseStudy:
+    refusal = (
+        "Only program staff publish, send back or withdraw case studies."
+        if transition.action == REVIEW
+        else "Only the library's people and staff submit a case study."
+    )
+    _check(actor, transition.action, case_study, refusal)
+    if case_study.status not in transition.from_states:
+        raise NotAllowed(f"A case study that is {case_study.status} cannot be {transition.done}.")
+    reason = (reason or "").strip()
+    if transition.needs_reason and not reason:
+        raise ValidationError("Say what the authors should change.", "reason")
+    now = now or utcnow()
+    before = {
+        "status": case_study.status,
+        "sent_back_reason": case_study.sent_back_reason,
+        "submitted_at": case_study.submitted_at,
+        "published_at": case_study.published_at,
+    }
+    case_study.status = transition.to
+    case_study.sent_back_reason = reason
+    if transition is SUBMIT:
+        case_study.submitted_at = now
+    case_study.published_at = now if transition is PUBLISH else None
+    changes = {
+        key: [old, getattr(case_study, key)]
+        for key, old in before.items()
+        if getattr(case_study, key) != old
+    }
+    audit.record(actor, transition.name, case_study, changes)
+    return case_study
+
+
+def submit(case_study: CaseStudy, actor: User, now: datetime | None = None) -> CaseStudy:
+    """Authors send a draft (or a sent-back one, revised) to staff for review."""
+    return _move(case_study, SUBMIT, actor, now=now)
+
+
+def publish(case_study: CaseStudy, actor: User, now: datetime | None = None) -> CaseStudy:
+    """Staff publish a case study in review: everyone signed in can read it."""
+    return _move(case_study, PUBLISH, actor, now=now)
+
+
+def send_back(case_study: CaseStudy, reason: str, actor: User) -> CaseStudy:
+    """Staff return a case study in review to its authors, saying what to change."""
+    return _move(case_study, SEND_BACK, actor, reason)
+
+
+def withdraw(case_study: CaseStudy, reason: str, actor: User) -> CaseStudy:
+    """Staff take a published case study down and back to its authors, with the reason."""
+    return _move(case_study, WITHDRAW, actor, reason)
+
+
+def _people_of(library_ids: set[int]) -> list[User]:
+    if not library_ids:
+        return []
+    return db.session.scalars(
+        sa.select(User)
+        .where(
+            User.library_id.in_(library_ids),
+            User.role.in_((Role.PILOT, Role.MENTOR)),
+            User.active.is_(True),
+        )
+        .order_by(User.email)
+    ).all()
+
+
+def _staff() -> list[User]:
+    return db.session.scalars(
+        sa.select(User).where(User.role == Role.STAFF, User.active.is_(True)).order_by(User.email)
+    ).all()
+
+
+def notices(case_study: CaseStudy, transition: Transition, actor: User, url: str) -> list[Mail]:
+    """The email a transition sends (after the commit): a submission goes to staff and the
+    library's mentor librarians; a decision goes to the library's people. Never to the
+    person who acted."""
+    library = case_study.library
+    if transition is SUBMIT:
+        people = _staff() + _people_of(paired_library_ids(library.id))
+        subject = f"Case study to review: {case_study.title}"
+        text = f"{library.name} submitted the case study “{case_study.title}” for review."
+    else:
+        people = _people_of({library.id})
+        verb = transition.done
+        subject = f"Your case study was {verb}: {case_study.title}"
+        text = f"Program staff {verb} the case study “{case_study.title}” of {library.name}."
+        if case_study.sent_back_reason:
+            text += f"\n\nWhat to change:\n{case_study.sent_back_reason}"
+    recipients = tuple(dict.fromkeys(u.email for u in people if u.id != actor.id))
+    if not recipients:
+        return []
+    return [Mail(to=recipients, subject=subject, body=f"{text}\n\nRead it here: {url}\n")]
+
+
+# Reading -----------------------------------------------------------------------------
+
+
+def _visible_drafts(user: User) -> Any:
+    """The condition for the unpublished case studies `user` may see (None: none)."""
+    if user.role == Role.STAFF:
+        return sa.true()
+    if user.role in (Role.PILOT, Role.MENTOR) and user.library_id:
+        ids = {user.library_id} | paired_library_ids(user.library_id)
+        return CaseStudy.library_id.in_(ids)
+    return None
+
+
+def published_query(filters: dict[str, str]) -> sa.Select:
+    """Published case studies, newest first, filtered by the tags given."""
+    query = (
+        sa.select(CaseStudy)
+        .where(CaseStudy.status == Status.PUBLISHED)
+        .options(joinedload(CaseStudy.library))
+        .order_by(CaseStudy.published_at.desc(), CaseStudy.id.desc())
+    )
+    for tag in ("card_model", "district_size", "region"):
+        if filters.get(tag):
+            query = query.where(getattr(CaseStudy, tag) == filters[tag])
+    return query
+
+
+def drafts_for(user: User) -> list[CaseStudy]:
+    """Unpublished case studies the person may see: their library's, a paired library's
+    (its mentor), all for staff; nothing for state officials."""
+    condition = _visible_drafts(user)
+    if condition is None:
+        return []
+    return db.session.scalars(
+        sa.select(CaseStudy)
+        .where(CaseStudy.status != Status.PUBLISHED, condition)
+        .options(joinedload(CaseStudy.library))
+        .order_by(CaseStudy.status, CaseStudy.title)
+    ).all()
+
+
+def published() -> list[CaseStudy]:
+    return db.session.scalars(published_query({})).all()
+
+
+def search_documents(url_of: Callable[[CaseStudy], str]) -> list[tuple[str, str, str, str]]:
+    """Published case studies as the toolkit search's extra documents."""
+    return [
+        ("case study", url_of(cs), cs.title, f"{cs.summary}\n\n{cs.body}") for cs in published()
+    ]
+
+
+@dataclass(frozen=True)
+class PartnershipFigures:
+    district: str
+    cards: int
+    students_enrolled: int | None
+
+    @property
+    def coverage(self) -> float | None:
+        return outcomes.coverage(self.cards, self.students_enrolled)
+
+
+@dataclass(frozen=True)
+class Figures:
+    rows: list[PartnershipFigures]
+
+    @property
+    def cards(self) -> int:
+        return sum(row.cards for row in self.rows)
+
+    @property
+    def students_enrolled(self) -> int:
+        return sum(row.students_enrolled or 0 for row in self.rows)
+
+    @property
+    def coverage(self) -> float | None:
+        return outcomes.coverage(self.cards, self.students_enrolled)
+
+
+def figures_of(library_id: int) -> Figures:
+    """The library's figures to date from its outcome reports, computed now (so a case
+    study always quotes the latest): per school district and in all."""
+    partners = partnerships.partnerships_of(library_id)
+    reports: dict[int, list[OutcomeReport]] = {p.id: [] for p in partners}
+    for report in db.session.scalars(
+        sa.select(OutcomeReport).where(OutcomeReport.partnership_id.in_(reports))
+    ):
+        reports[report.partnership_id].append(report)
+    rows = []
+    for partner in partners:
+        points = outcomes.cards_over_time(reports[partner.id])
+        if points:
+            rows.append(
+                PartnershipFigures(
+                    partner.district.name, points[-1].cards, points[-1].students_enrolled
+                )
+            )
+    return Figures(rows)
+
+
+# Comments ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Thread:
+    comment: CaseStudyComment
+    replies: list[CaseStudyComment]
+
+
+def threads(case_study: CaseStudy) -> list[Thread]:
+    """Top-level comments in order, each with its replies, in one query."""
+    comments = db.session.scalars(
+        sa.select(CaseStudyComment)
+        .where(CaseStudyComment.case_study_id == case_study.id)
+        .options(joinedload(CaseStudyComment.author).joinedload(User.library))
+        .order_by(CaseStudyComment.id)
+    ).all()
+    replies: dict[int, list[CaseStudyComment]] = {}
+    for comment in comments:
+        if comment.parent_id:
+            replies.setdefault(comment.parent_id, []).append(comment)
+    return [Thread(c, replies.get(c.id, [])) for c in comments if c.parent_id is None]
+
+
+def _clean_body(body: str) -> str:
+    body = (body or "").strip()
+    if not body:
+        raise ValidationError("Write a comment first.", "body")
+    return body
+
+
+def add_comment(
+    case_study: CaseStudy, body: str, actor: User, parent: CaseStudyComment | None = None
+) -> CaseStudyComment:
+    """A comment, or a reply to a top-level comment of the same case study."""
+    _check(actor, COMMENT, case_study, "You cannot comment on this case study.")
+    if parent is not None and (parent.case_study_id != case_study.id or parent.parent_id):
+        raise ValidationError("Reply to a comment on this case study, not to a reply.")
+    comment = CaseStudyComment(
+        case_study=case_study,
+        parent_id=parent.id if parent else None,
+        author_id=actor.id,
+        body=_clean_body(body),
+    )
+    db.session.add(comment)
+    audit.record(actor, "comment", case_study, {"comment": [None, comment.body[:200]]})
+    return comment
+
+
+def may_still_edit(comment: CaseStudyComment, user: User, now: datetime | None = None) -> bool:
+    return (
+        comment.author_id == user.id
+        and not comment.hidden
+        and (now or utcnow()) - comment.created_at <= COMMENT_EDIT_WINDOW
+    )
+
+
+def edit_comment(
+    comment: CaseStudyComment, body: str, actor: User, now: datetime | None = None
+) -> CaseStudyComment:
+    """The author corrects a comment within 15 minutes of posting it."""
+    _check(actor, EDIT, comment, "Only the person who wrote a comment can change it.")
+    if comment.hidden:
+        raise NotAllowed("Staff hid this comment; it cannot be changed.")
+    now = now or utcnow()
+    if now - comment.created_at > COMMENT_EDIT_WINDOW:
+        raise NotAllowed(
+            "A comment can be changed for 15 minutes after it is posted; this time has "
+            "passed. Add a new comment instead."
+        )
+    body = _clean_body(body)
+    if body != comment.body:
+        audit.record(actor, "edit comment", comment.case_study, {"comment": [comment.body, body]})
+        comment.body, comment.edited_at = body, now
+    return comment
+
+
+def hide_comment(comment: CaseStudyComment, reason: str, actor: User) -> CaseStudyComment:
+    """Staff hide a comment (moderation) with a reason everyone sees; the text stays."""
+    _check(actor, MODERATE, comment, "Only program staff hide comments.")
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationError("Say why the comment is hidden.", "reason")
+    comment.hidden, comment.hidden_reason, comment.hidden_by_id = True, reason, actor.id
+    audit.record(actor, "hide comment", comment.case_study, {"hidden": [False, reason]})
+    return comment
+
+
+def unhide_comment(comment: CaseStudyComment, actor: User) -> CaseStudyComment:
+    _check(actor, MODERATE, comment, "Only program staff show hidden comments again.")
+    if comment.hidden:
+        audit.record(
+            actor, "show comment", comment.case_study, {"hidden": [comment.hidden_reason, False]}
+        )
+        comment.hidden, comment.hidden_reason, comment.hidden_by_id = False, "", None
+    return comment
