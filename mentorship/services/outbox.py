@@ -45,13 +45,21 @@ def claim(batch_size: int, now: datetime | None = None) -> list[OutboxMessage]:
     )
     token = secrets.token_hex(16)
     try:
-        ids = db.session.scalars(
-            sa.select(OutboxMessage.id)
-            .where(claimable)
-            .order_by(OutboxMessage.id)
-            .limit(batch_size)
-            .with_for_update(skip_locked=True)
-        ).all()
+        # Due rows first (the (status, next_attempt_at) index finds them), then any a dead
+        # sender left behind; ordered by time due, so nobody waits behind a newer row.
+        ids = []
+        for condition, order in (
+            (claimable.clauses[0], OutboxMessage.next_attempt_at),
+            (claimable.clauses[1], OutboxMessage.claimed_at),
+        ):
+            if len(ids) < batch_size:
+                ids += db.session.scalars(
+                    sa.select(OutboxMessage.id)
+                    .where(condition)
+                    .order_by(order)
+                    .limit(batch_size - len(ids))
+                    .with_for_update(skip_locked=True)
+                ).all()
         if not ids:
             db.session.rollback()
             return []

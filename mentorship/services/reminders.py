@@ -341,23 +341,46 @@ def decide(now: datetime | None = None) -> int:
     return inserted
 
 
+OUTBOX_COLUMNS = (
+    "kind", "object_type", "object_id", "period", "recipient_id", "subject", "body_text",
+    "body_html", "status", "attempts", "next_attempt_at", "created_at", "last_error",
+)  # fmt: skip
+OUTBOX_KEY = "kind, object_type, object_id, period, recipient_id"
+
+
 def _insert_new(rows: list[dict]) -> int:
-    """INSERT … ON CONFLICT DO NOTHING on the unique key, in chunks."""
+    """Insert the rows whose unique key is new (INSERT … ON CONFLICT DO NOTHING)."""
     if not rows:
         return 0
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
     count = sa.select(sa.func.count(OutboxMessage.id))
     before = db.session.scalar(count)
-    for start in range(0, len(rows), 2000):
-        statement = insert(OutboxMessage).on_conflict_do_nothing(
-            index_elements=["kind", "object_type", "object_id", "period", "recipient_id"]
+    if db.session.get_bind().dialect.name == "postgresql":
+        _copy_in(rows)  # COPY is PostgreSQL's fast way in: 100,000 rows in a few seconds
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+
+        statement = insert(OutboxMessage.__table__).on_conflict_do_nothing(
+            index_elements=[name.strip() for name in OUTBOX_KEY.split(",")]
         )
-        db.session.execute(statement, rows[start : start + 2000])
+        db.session.execute(statement, rows)
     return db.session.scalar(count) - before
+
+
+def _copy_in(rows: list[dict]) -> None:
+    columns = ", ".join(OUTBOX_COLUMNS)
+    cursor = db.session.connection().connection.cursor()
+    cursor.execute(
+        "CREATE TEMP TABLE IF NOT EXISTS outbox_incoming "
+        "(LIKE outbox_messages INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
+    )
+    with cursor.copy(f"COPY outbox_incoming ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[name] for name in OUTBOX_COLUMNS])
+    cursor.execute(
+        f"INSERT INTO outbox_messages ({columns}) SELECT {columns} FROM outbox_incoming "
+        f"ON CONFLICT ({OUTBOX_KEY}) DO NOTHING"
+    )
+    cursor.execute("TRUNCATE outbox_incoming")
 
 
 def _ran(job: str, now: datetime) -> None:
