@@ -151,7 +151,7 @@ def seed(libraries: int, per_library: int) -> None:
 def _sender(settings: dict, results) -> None:
     app = create_app(settings)
     with app.app_context():
-        results.put(outbox.send_due(batch_size=500).sent)
+        results.put(outbox.send_due().sent)  # the production settings
 
 
 def baseline(port: int, count: int) -> float:

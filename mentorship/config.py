@@ -93,8 +93,10 @@ def load_settings(instance_path: str) -> dict:
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 5),
         "OUTBOX_RETRY_SECONDS": _int("OUTBOX_RETRY_SECONDS", 60),
         "OUTBOX_CLAIM_TIMEOUT": _int("OUTBOX_CLAIM_TIMEOUT", 300),
+        # Rows a sender claims at a time: fewer, larger claims scale to 100,000 reminders.
+        "OUTBOX_CLAIM_BATCH": _int("OUTBOX_CLAIM_BATCH", 1000),
         # SMTP connections per sender: one commit records a message in flight on each.
-        "OUTBOX_CONNECTIONS": _int("OUTBOX_CONNECTIONS", 8),
+        "OUTBOX_CONNECTIONS": _int("OUTBOX_CONNECTIONS", 16),
         # When a pilot needs attention or is at risk (see services/risk.py).
         "RISK_LATE_RISK_DAYS": _int("RISK_LATE_RISK_DAYS", 30),
         "RISK_QUIET_ATTENTION_DAYS": _int("RISK_QUIET_ATTENTION_DAYS", 60),

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import re
 import secrets
 import smtplib
 import socket
@@ -60,7 +59,8 @@ def raw(mail: Mail, sender: str) -> bytes:
     tens of thousands, and the email package's header folding costs ~1 ms each.
     Headers stay single lines (RFC 5322 allows 998), bodies are base64 (RFC 2045)."""
     boundary = f"=_{secrets.token_hex(12)}"
-    subject = mail.subject if mail.subject.isascii() else _encoded_words(mail.subject)
+    one_line = " ".join(mail.subject.split())  # a line break must never start a new header
+    subject = one_line if one_line.isascii() else _encoded_words(one_line)
     domain = sender.rpartition("@")[2].strip("> ") or "localhost"
     lines = [
         f"From: {sender}",
@@ -69,7 +69,7 @@ def raw(mail: Mail, sender: str) -> bytes:
         f"Date: {formatdate(localtime=False)}",
         f"Message-ID: <{secrets.token_hex(16)}@{domain}>",
         "MIME-Version: 1.0",
-        *(f"{name}: {value}" for name, value in mail.headers),
+        *(f"{name}: {' '.join(value.split())}" for name, value in mail.headers),
     ]
     parts = [("plain", mail.body)] + ([("html", mail.html)] if mail.html else [])
     if len(parts) > 1:
@@ -192,7 +192,9 @@ class Outgoing:
         except smtplib.SMTPResponseException:
             smtp.rset()  # ready for the next message
             raise
-        smtp.send(re.sub(rb"(?m)^\.", b"..", raw(mail, self.sender)))
+        # No dot-stuffing needed: no line of `raw` can start with "." (headers, base64
+        # lines and "--boundary" lines).
+        smtp.send(raw(mail, self.sender))
 
 
 @contextmanager

@@ -323,6 +323,8 @@ def test_a_sender_killed_mid_run_loses_and_repeats_nothing(app, ctx, mailbox, sm
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(smtp_server.port),
         "OUTBOX_CLAIM_TIMEOUT": "2",
+        "OUTBOX_CLAIM_BATCH": "20",  # small claims, so both senders share the work
+        "OUTBOX_CONNECTIONS": "4",
     }
     command = [
         sys.executable,

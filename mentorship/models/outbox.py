@@ -41,7 +41,7 @@ class OutboxMessage(db.Model):
     )
     attempts: Mapped[int] = mapped_column(default=0)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    claim_token: Mapped[str | None] = mapped_column(sa.String(32), index=True)
+    claim_token: Mapped[str | None] = mapped_column(sa.String(32))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     last_error: Mapped[str] = mapped_column(sa.Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -25,7 +25,7 @@ from sqlalchemy.exc import OperationalError
 
 from .. import mail
 from ..extensions import db
-from ..models import EmailOptOut, OutboxMessage, OutboxStatus
+from ..models import EmailOptOut, OutboxMessage, OutboxStatus, User
 
 log = logging.getLogger(__name__)
 UNSUBSCRIBE_SALT = "unsubscribe"
@@ -35,7 +35,23 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def claim(batch_size: int, now: datetime | None = None) -> list[OutboxMessage]:
+@dataclass(frozen=True)
+class _Claimed:
+    """What sending needs, read once: no lazy loads while talking to the SMTP server."""
+
+    id: int
+    token: str
+    kind: str
+    attempts: int
+    subject: str
+    body_text: str
+    body_html: str
+    recipient_id: int
+    email: str
+    active: bool
+
+
+def claim(batch_size: int, now: datetime | None = None) -> list[_Claimed]:
     """Take up to `batch_size` due rows for this sender; committed before returning."""
     now = now or _now()
     stale = now - timedelta(seconds=current_app.config["OUTBOX_CLAIM_TIMEOUT"])
@@ -73,12 +89,31 @@ def claim(batch_size: int, now: datetime | None = None) -> list[OutboxMessage]:
     except OperationalError:  # SQLite: another writer holds the lock; next round
         db.session.rollback()
         return []
-    return db.session.scalars(
-        sa.select(OutboxMessage)
-        .where(OutboxMessage.claim_token == token, OutboxMessage.status == OutboxStatus.SENDING)
-        .options(sa.orm.joinedload(OutboxMessage.recipient))
+    # Plain tuples, not ORM objects: nothing lazy-loads while we talk to the SMTP server.
+    rows = db.session.execute(
+        sa.select(
+            OutboxMessage.id,
+            OutboxMessage.claim_token,
+            OutboxMessage.kind,
+            OutboxMessage.attempts,
+            OutboxMessage.subject,
+            OutboxMessage.body_text,
+            OutboxMessage.body_html,
+            OutboxMessage.recipient_id,
+            User.email,
+            User.active,
+        )  # fmt: skip
+        .join(User, User.id == OutboxMessage.recipient_id)
+        .where(
+            OutboxMessage.id.in_(ids),  # by primary key: claim_token needs no index of its own
+            OutboxMessage.claim_token == token,
+            OutboxMessage.status == OutboxStatus.SENDING,
+        )
         .order_by(OutboxMessage.id)
     ).all()
+    claimed = [_Claimed(*row) for row in rows]
+    db.session.commit()
+    return claimed
 
 
 @dataclass
@@ -94,8 +129,9 @@ class Delivery:
         return self
 
 
-def send_due(batch_size: int = 200, max_batches: int | None = None) -> Delivery:
+def send_due(batch_size: int | None = None, max_batches: int | None = None) -> Delivery:
     """Claim and deliver batches until nothing is due (or `max_batches` were done)."""
+    batch_size = batch_size or current_app.config["OUTBOX_CLAIM_BATCH"]
     total, batches = Delivery(), 0
     while max_batches is None or batches < max_batches:
         rows = claim(batch_size)
@@ -142,23 +178,7 @@ def _mark(connection, row_id: int, token: str, **values) -> None:
     )
 
 
-@dataclass(frozen=True)
-class _Claimed:
-    """What sending needs, read once: no lazy loads while talking to the SMTP server."""
-
-    id: int
-    token: str
-    kind: str
-    attempts: int
-    subject: str
-    body_text: str
-    body_html: str
-    recipient_id: int
-    email: str
-    active: bool
-
-
-def deliver(rows: list[OutboxMessage]) -> Delivery:
+def deliver(rows: list[_Claimed]) -> Delivery:
     opted_out = set(
         db.session.execute(
             sa.select(EmailOptOut.user_id, EmailOptOut.kind).where(
@@ -166,16 +186,9 @@ def deliver(rows: list[OutboxMessage]) -> Delivery:
             )
         )
     )
-    claimed = [
-        _Claimed(
-            row.id, row.claim_token, row.kind, row.attempts, row.subject, row.body_text,
-            row.body_html, row.recipient_id, row.recipient.email, row.recipient.active,
-        )
-        for row in rows
-    ]  # fmt: skip
     db.session.commit()  # no transaction stays open while we talk to the SMTP server
     with _marker() as marks:
-        return _deliver(claimed, opted_out, marks, Delivery())
+        return _deliver(rows, opted_out, marks, Delivery())
 
 
 def _deliver(pending: list[_Claimed], opted_out: set, marks, result: Delivery) -> Delivery:
@@ -250,7 +263,12 @@ def retry(message: OutboxMessage) -> None:
 
 
 def _serializer() -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+    # One per app: deriving the signing key for every email costs as much as the email.
+    serializer = current_app.extensions.get("unsubscribe_serializer")
+    if serializer is None:
+        serializer = URLSafeSerializer(current_app.config["SECRET_KEY"], salt=UNSUBSCRIBE_SALT)
+        current_app.extensions["unsubscribe_serializer"] = serializer
+    return serializer
 
 
 def unsubscribe_token(user_id: int, kind: str) -> str:
