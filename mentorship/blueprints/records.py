@@ -59,6 +59,23 @@ def commit_or_show(form: FlaskForm, action: Callable[[], Any]) -> Any | None:
         return None
 
 
+def save_from_form(
+    form: FlaskForm,
+    action: Callable[[], Any],
+    success: str | Callable[[Any], str],
+    next_url: str | Callable[[Any], str],
+) -> Any | None:
+    """The usual POST: valid input → `action` as one transaction → a message and a
+    redirect. None means "show the form again" (its errors are beside the fields)."""
+    if not form.validate_on_submit():
+        return None
+    result = commit_or_show(form, lambda: action() or True)
+    if result is None:
+        return None
+    flash(success(result) if callable(success) else success, "success")
+    return redirect(next_url(result) if callable(next_url) else next_url)
+
+
 def recent_changes(obj: Any, limit: int = 10) -> list[AuditEvent]:
     return db.session.scalars(
         sa.select(AuditEvent)

@@ -1,11 +1,11 @@
-from flask import flash, redirect, render_template, url_for
+from flask import render_template, url_for
 from flask_login import current_user
 
 from ...access import CREATE, DEACTIVATE, EDIT, get_or_404, require
 from ...models import Cohort, Participation
 from ...services import cohorts as cohort_service
 from ...tables import Column, csv_response
-from ..records import RecordPages, commit_or_show, set_active_from_form
+from ..records import RecordPages, save_from_form, set_active_from_form
 from . import bp
 from .forms import CohortForm, ParticipationForm
 
@@ -67,14 +67,12 @@ def participations_csv(object_id: int):
 def add_participation(object_id: int):
     cohort = get_or_404(Cohort, object_id, EDIT)
     form = ParticipationForm(data={"start_date": cohort.start_date})
-    if form.validate_on_submit():
-        added = commit_or_show(
-            form, lambda: cohort_service.add_participation(cohort, form.values(), current_user)
-        )
-        if added:
-            flash(f"{added.library.name} joined {cohort.name} as {added.role.value}.", "success")
-            return redirect(url_for("cohorts.show", object_id=cohort.id))
-    return render_template(
+    return save_from_form(
+        form,
+        lambda: cohort_service.add_participation(cohort, form.values(), current_user),
+        lambda added: f"{added.library.name} joined {cohort.name} as {added.role.value}.",
+        url_for("cohorts.show", object_id=cohort.id),
+    ) or render_template(
         "cohorts/participation_form.html", form=form, cohort=cohort, participation=None
     )
 
@@ -84,17 +82,14 @@ def add_participation(object_id: int):
 def edit_participation(participation_id: int):
     participation = get_or_404(Participation, participation_id, EDIT)
     form = ParticipationForm(obj=participation)
-    if form.validate_on_submit():
-        saved = commit_or_show(
-            form,
-            lambda: (
-                cohort_service.update_participation(participation, form.values(), current_user)
-                or True
-            ),
-        )
-        if saved:
-            flash("The participation was saved.", "success")
-            return redirect(url_for("cohorts.show", object_id=participation.cohort_id))
+    saved = save_from_form(
+        form,
+        lambda: cohort_service.update_participation(participation, form.values(), current_user),
+        "The participation was saved.",
+        url_for("cohorts.show", object_id=participation.cohort_id),
+    )
+    if saved:
+        return saved
     return render_template(
         "cohorts/participation_form.html",
         form=form,

@@ -19,7 +19,7 @@ from ...services import partnerships as service
 from ...services.libraries import participations_of
 from ...tables import Column, csv_response
 from ...templating import local_today
-from ..records import commit_or_show, recent_changes, set_active_from_form
+from ..records import recent_changes, save_from_form, set_active_from_form
 from . import bp
 from .forms import (
     AgreementForm,
@@ -133,17 +133,14 @@ def new(library_id: int):
         abort(404)
     form = NewPartnershipForm(data={"contacted_on": local_today()})
     form.district_id.choices = service.district_choices(library)
-    if form.validate_on_submit():
-        partnership = commit_or_show(
-            form,
-            lambda: service.create_partnership(
-                library, form.values(), form.contacted_on.data, current_user
-            ),
-        )
-        if partnership:
-            flash(f"{partnership.district.name} was added as a school partner.", "success")
-            return redirect(_partnership_url(partnership))
-    return render_template("partnerships/form.html", form=form, library=library, partnership=None)
+    return save_from_form(
+        form,
+        lambda: service.create_partnership(
+            library, form.values(), form.contacted_on.data, current_user
+        ),
+        lambda partnership: f"{partnership.district.name} was added as a school partner.",
+        _partnership_url,
+    ) or render_template("partnerships/form.html", form=form, library=library, partnership=None)
 
 
 # One partnership ------------------------------------------------------------------
@@ -181,21 +178,15 @@ def move_stage(partnership_id: int):
     partnership = get_or_404(Partnership, partnership_id, EDIT)
     form = StageForm()
     form.stage_id.choices = [(s.id, s.name) for s in service.stages()]
-    if form.validate_on_submit():
+
+    def move() -> PartnershipStage:
         stage = db.session.get(PartnershipStage, form.stage_id.data)  # one of the choices
-        moved = commit_or_show(
-            form,
-            lambda: (
-                service.move_to_stage(
-                    partnership, stage, form.reached_on.data, local_today(), current_user
-                )
-                or True
-            ),
-        )
-        if moved:
-            flash(f"Stage saved: {stage.name}.", "success")
-            return redirect(_partnership_url(partnership))
-    return _show(partnership, form), 400
+        service.move_to_stage(partnership, stage, form.reached_on.data, local_today(), current_user)
+        return stage
+
+    return save_from_form(
+        form, move, lambda stage: f"Stage saved: {stage.name}.", _partnership_url(partnership)
+    ) or (_show(partnership, form), 400)
 
 
 @bp.route("/partnerships/<int:partnership_id>/edit", methods=["GET", "POST"])
@@ -206,15 +197,12 @@ def edit(partnership_id: int):
     form.district_id.choices = service.district_choices(
         partnership.library, keep_id=partnership.district_id
     )
-    if form.validate_on_submit():
-        saved = commit_or_show(
-            form,
-            lambda: service.update_partnership(partnership, form.values(), current_user) or True,
-        )
-        if saved:
-            flash("The partnership was saved.", "success")
-            return redirect(_partnership_url(partnership))
-    return render_template(
+    return save_from_form(
+        form,
+        lambda: service.update_partnership(partnership, form.values(), current_user),
+        "The partnership was saved.",
+        _partnership_url(partnership),
+    ) or render_template(
         "partnerships/form.html", form=form, library=partnership.library, partnership=partnership
     )
 
@@ -238,14 +226,12 @@ def set_active(partnership_id: int):
 def new_agreement(partnership_id: int):
     partnership = get_or_404(Partnership, partnership_id, EDIT)
     form = AgreementForm()
-    if form.validate_on_submit():
-        added = commit_or_show(
-            form, lambda: service.add_agreement(partnership, form.values(), current_user)
-        )
-        if added:
-            flash(f"The {added.kind.value} was added.", "success")
-            return redirect(_partnership_url(partnership))
-    return render_template(
+    return save_from_form(
+        form,
+        lambda: service.add_agreement(partnership, form.values(), current_user),
+        lambda added: f"The {added.kind.value} was added.",
+        _partnership_url(partnership),
+    ) or render_template(
         "partnerships/agreement_form.html", form=form, partnership=partnership, agreement=None
     )
 
@@ -255,15 +241,12 @@ def new_agreement(partnership_id: int):
 def edit_agreement(agreement_id: int):
     agreement = get_or_404(Agreement, agreement_id, EDIT)
     form = AgreementForm(obj=agreement)
-    if form.validate_on_submit():
-        saved = commit_or_show(
-            form,
-            lambda: service.update_agreement(agreement, form.values(), current_user) or True,
-        )
-        if saved:
-            flash(f"The {agreement.kind.value} was saved.", "success")
-            return redirect(_partnership_url(agreement.partnership))
-    return render_template(
+    return save_from_form(
+        form,
+        lambda: service.update_agreement(agreement, form.values(), current_user),
+        f"The {agreement.kind.value} was saved.",
+        _partnership_url(agreement.partnership),
+    ) or render_template(
         "partnerships/agreement_form.html",
         form=form,
         partnership=agreement.partnership,
@@ -337,16 +320,16 @@ def _editable_letter(participation_id: int) -> tuple[Participation, CommitmentLe
 def add_signer(participation_id: int):
     participation, _ = _editable_letter(participation_id)
     form = SignerForm()
-    if form.validate_on_submit():
-        added = commit_or_show(
-            form,
-            lambda: service.add_signer(
-                service.letter_for(participation), form.values(), local_today(), current_user
-            ),
-        )
-        if added:
-            flash(f"{added.name} was added as a signer.", "success")
-            return redirect(_letter_url(participation.id))
+    saved = save_from_form(
+        form,
+        lambda: service.add_signer(
+            service.letter_for(participation), form.values(), local_today(), current_user
+        ),
+        lambda added: f"{added.name} was added as a signer.",
+        _letter_url(participation.id),
+    )
+    if saved:
+        return saved
     letter = service.letter_of(participation)
     return _letter_page(participation, letter, form, LetterDocumentForm(obj=letter), 400)
 
@@ -356,20 +339,14 @@ def add_signer(participation_id: int):
 def letter_document(participation_id: int):
     participation, _ = _editable_letter(participation_id)
     form = LetterDocumentForm()
-    if form.validate_on_submit():
-        saved = commit_or_show(
-            form,
-            lambda: (
-                service.set_letter_document(
-                    service.letter_for(participation), form.document_url.data, current_user
-                )
-                or True
-            ),
-        )
-        if saved:
-            flash("The link to the letter was saved.", "success")
-            return redirect(_letter_url(participation.id))
-    return _letter_page(participation, service.letter_of(participation), SignerForm(), form, 400)
+    return save_from_form(
+        form,
+        lambda: service.set_letter_document(
+            service.letter_for(participation), form.document_url.data, current_user
+        ),
+        "The link to the letter was saved.",
+        _letter_url(participation.id),
+    ) or _letter_page(participation, service.letter_of(participation), SignerForm(), form, 400)
 
 
 @bp.route("/letter-signers/<int:signer_id>/edit", methods=["GET", "POST"])
@@ -377,17 +354,12 @@ def letter_document(participation_id: int):
 def edit_signer(signer_id: int):
     signer = get_or_404(LetterSigner, signer_id, EDIT)
     form = SignerForm(obj=signer)
-    if form.validate_on_submit():
-        saved = commit_or_show(
-            form,
-            lambda: (
-                service.update_signer(signer, form.values(), local_today(), current_user) or True
-            ),
-        )
-        if saved:
-            flash(f"{signer.name} was saved.", "success")
-            return redirect(_letter_url(signer.letter.participation_id))
-    return render_template("partnerships/signer_form.html", form=form, signer=signer)
+    return save_from_form(
+        form,
+        lambda: service.update_signer(signer, form.values(), local_today(), current_user),
+        lambda _: f"{signer.name} was saved.",  # the name as saved
+        _letter_url(signer.letter.participation_id),
+    ) or render_template("partnerships/signer_form.html", form=form, signer=signer)
 
 
 @bp.post("/letter-signers/<int:signer_id>/delete")
@@ -420,15 +392,12 @@ def new_report(partnership_id: int):
     latest = (outcomes.reports_of(partnership) or [None])[-1]
     enrolled = latest.students_enrolled if latest else partnership.district.students_enrolled
     form = OutcomeReportForm(data={"students_enrolled": enrolled})
-    if form.validate_on_submit():
-        added = commit_or_show(
-            form,
-            lambda: outcomes.add_report(partnership, form.values(), local_today(), current_user),
-        )
-        if added:
-            flash("The figures were saved.", "success")
-            return redirect(_partnership_url(partnership))
-    return render_template(
+    return save_from_form(
+        form,
+        lambda: outcomes.add_report(partnership, form.values(), local_today(), current_user),
+        "The figures were saved.",
+        _partnership_url(partnership),
+    ) or render_template(
         "partnerships/report_form.html", form=form, partnership=partnership, report=None
     )
 
@@ -438,16 +407,11 @@ def new_report(partnership_id: int):
 def edit_report(report_id: int):
     report = get_or_404(OutcomeReport, report_id, EDIT)
     form = OutcomeReportForm(obj=report)
-    if form.validate_on_submit():
-        saved = commit_or_show(
-            form,
-            lambda: (
-                outcomes.update_report(report, form.values(), local_today(), current_user) or True
-            ),
-        )
-        if saved:
-            flash("The figures were saved.", "success")
-            return redirect(_partnership_url(report.partnership))
-    return render_template(
+    return save_from_form(
+        form,
+        lambda: outcomes.update_report(report, form.values(), local_today(), current_user),
+        "The figures were saved.",
+        _partnership_url(report.partnership),
+    ) or render_template(
         "partnerships/report_form.html", form=form, partnership=report.partnership, report=report
     )
