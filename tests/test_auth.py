@@ -129,6 +129,8 @@ def test_new_person_sets_a_password_from_the_emailed_link_once(client, app, mail
     assert "Choose your password" in client.get(path).get_data(as_text=True)
     short = client.submit(path, {"password": "short", "confirm": "short"})
     assert "at least 12 characters" in short.get_data(as_text=True)
+    common = client.submit(path, {"password": "password1234", "confirm": "password1234"})
+    assert common.status_code == 200 and "too easy to guess" in common.get_data(as_text=True)
     done = client.submit(
         path, {"password": "reading is for everyone", "confirm": "reading is for everyone"}
     )

@@ -119,10 +119,29 @@ def test_database_refuses_a_district_with_negative_students(ctx):
     db.session.rollback()
 
 
-def test_short_passwords_are_refused(ctx):
-    user = make_user("staff")
-    with pytest.raises(ValidationError):
-        set_password(db.session.merge(user), "short", actor=None)
+@pytest.mark.parametrize(
+    ("password", "message"),
+    [
+        ("short", "at least 12 characters"),
+        ("Password1234", "too easy to guess"),
+        ("qwertyuiop123", "too easy to guess"),
+        ("aaaaaaaaaaaaaa", "too easy to guess"),
+        ("ababababababab", "too easy to guess"),
+        ("dana.whitfield-2026!", "from your email address"),
+    ],
+)
+def test_weak_passwords_are_refused_with_a_reason(ctx, password, message):
+    user = db.session.merge(make_user("staff", email="dana.whitfield@plp.example"))
+    before = user.password_hash
+    with pytest.raises(ValidationError, match=message) as refused:
+        set_password(user, password, actor=None)
+    assert refused.value.field == "password" and user.password_hash == before
+
+
+def test_a_sentence_of_your_own_is_a_good_password(ctx):
+    user = db.session.merge(make_user("staff", email="dana.whitfield@plp.example"))
+    set_password(user, "the library opens at nine", actor=None)
+    assert authenticate("dana.whitfield@plp.example", "the library opens at nine").user == user
 
 
 def test_library_timeline_counts_months_since_the_start(ctx):

@@ -71,17 +71,64 @@ def authenticate(email: str, password: str) -> SignInResult:
     return SignInResult(user, None)
 
 
-def check_password_rules(password: str) -> None:
+# Long passwords people still pick (from public breach lists), and the program's own
+# words. Shorter common ones are already refused by the length rule.
+COMMON_PASSWORDS = frozenset(
+    [
+        "password1234",
+        "password12345",
+        "password123456",
+        "passwordpassword",
+        "123456789012",
+        "1234567890123",
+        "12345678901234",
+        "qwertyuiopasdf",
+        "qwertyuiop123",
+        "qwerty123456",
+        "1q2w3e4r5t6y",
+        "1qaz2wsx3edc",
+        "iloveyou1234",
+        "abcdefghijkl",
+        "abcdef123456",
+        "welcome12345",
+        "letmein12345",
+        "administrator",
+        "changeme1234",
+        "library12345",
+        "librarylibrary",
+        "studentsuccess",
+        "studentsuccess1",
+        "mentorship123",
+        "californiaca1",
+        "sunshine1234",
+        "football1234",
+        "baseball1234",
+        "monkey123456",
+        "dragon123456",
+        "princess1234",
+        "trustno1trustno1",
+        "aaaaaaaaaaaa",
+    ]
+)
+
+
+def check_password_rules(password: str, email: str = "") -> None:
+    """Long enough, not a known common password, not one character or the email over again."""
+    problem = None
+    lowered = password.lower()
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise ValidationError(
-            f"Use at least {MIN_PASSWORD_LENGTH} characters; a short sentence works well.",
-            field="password",
-        )
+        problem = f"Use at least {MIN_PASSWORD_LENGTH} characters; a short sentence works well."
+    elif lowered in COMMON_PASSWORDS or len(set(lowered)) <= 2:
+        problem = "This password is too easy to guess; a short sentence of your own works well."
+    elif email and email.split("@")[0].lower() in lowered and len(email.split("@")[0]) >= 4:
+        problem = "Don't build your password from your email address."
+    if problem:
+        raise ValidationError(problem, field="password")
 
 
 def set_password(user: User, password: str, actor: User | None) -> None:
     """Set a new password; every session and set-password link issued before ends."""
-    check_password_rules(password)
+    check_password_rules(password, user.email)
     user.password_hash = hash_password(password)
     user.session_token = new_session_token()
     audit.record(actor, "set password", user, {"password": ["(hidden)", "(changed)"]})
