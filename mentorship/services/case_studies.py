@@ -32,6 +32,7 @@ from ..models import (
 from ..models.base import utcnow
 from . import audit, outcomes, partnerships
 from .errors import NotAllowed, ValidationError
+from .libraries import active_staff, people_of_libraries
 from .pairing import paired_library_ids
 
 Status = CaseStudyStatus
@@ -179,37 +180,17 @@ def withdraw(case_study: CaseStudy, reason: str, actor: User) -> CaseStudy:
     return _move(case_study, WITHDRAW, actor, reason)
 
 
-def _people_of(library_ids: set[int]) -> list[User]:
-    if not library_ids:
-        return []
-    return db.session.scalars(
-        sa.select(User)
-        .where(
-            User.library_id.in_(library_ids),
-            User.role.in_((Role.PILOT, Role.MENTOR)),
-            User.active.is_(True),
-        )
-        .order_by(User.email)
-    ).all()
-
-
-def _staff() -> list[User]:
-    return db.session.scalars(
-        sa.select(User).where(User.role == Role.STAFF, User.active.is_(True)).order_by(User.email)
-    ).all()
-
-
 def notices(case_study: CaseStudy, transition: Transition, actor: User, url: str) -> list[Mail]:
     """The email a transition sends (after the commit): a submission goes to staff and the
     library's mentor librarians; a decision goes to the library's people. Never to the
     person who acted."""
     library = case_study.library
     if transition is SUBMIT:
-        people = _staff() + _people_of(paired_library_ids(library.id))
+        people = active_staff() + people_of_libraries(paired_library_ids(library.id))
         subject = f"Case study to review: {case_study.title}"
         text = f"{library.name} submitted the case study “{case_study.title}” for review."
     else:
-        people = _people_of({library.id})
+        people = people_of_libraries({library.id})
         verb = transition.done
         subject = f"Your case study was {verb}: {case_study.title}"
         text = f"Program staff {verb} the case study “{case_study.title}” of {library.name}."

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Library, Participation, User
+from ..models import Library, Participation, Role, User
 
 
 def participations_of(library_id: int) -> list[Participation]:
@@ -23,6 +25,24 @@ def people_of(library_id: int, active_only: bool = True) -> list[User]:
     if active_only:
         query = query.where(User.active.is_(True))
     return db.session.scalars(query).all()
+
+
+def people_of_libraries(library_ids: Iterable[int]) -> list[User]:
+    """The active librarians of these libraries (for whom an email is meant), one query."""
+    library_ids = set(library_ids)
+    if not library_ids:
+        return []
+    return db.session.scalars(
+        sa.select(User)
+        .where(User.library_id.in_(library_ids), User.active.is_(True))
+        .order_by(User.email)
+    ).all()
+
+
+def active_staff() -> list[User]:
+    return db.session.scalars(
+        sa.select(User).where(User.role == Role.STAFF, User.active.is_(True)).order_by(User.email)
+    ).all()
 
 
 def active_library_choices() -> list[tuple[int, str]]:

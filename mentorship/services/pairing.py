@@ -28,6 +28,7 @@ from ..models import (
 from . import audit
 from .checkins import next_date
 from .errors import Conflict, ValidationError
+from .libraries import people_of_libraries
 from .matching import LibraryProfile, optimal_assignment, ranking_score, score_matrix, score_pair
 from .outcomes import cards_by_library
 
@@ -229,9 +230,7 @@ def people_to_tell(pairings: list[Pairing]) -> dict[int, list[User]]:
     """{library id: its active people} for both sides of the pairings, in one query."""
     library_ids = {p.pilot.library_id for p in pairings} | {p.mentor.library_id for p in pairings}
     people: dict[int, list[User]] = {library_id: [] for library_id in library_ids}
-    for user in db.session.scalars(
-        sa.select(User).where(User.library_id.in_(library_ids), User.active.is_(True))
-    ):
+    for user in people_of_libraries(library_ids):
         people[user.library_id].append(user)
     return people
 
