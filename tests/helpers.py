@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
@@ -113,3 +113,34 @@ def count_statements(app):
     finally:
         with app.app_context():
             sa.event.remove(db.engine, "before_cursor_execute", listen)
+
+
+def make_partnership(
+    library=None, district=None, contacted_on=date(2026, 1, 10), **district_values
+):
+    """A school-district partnership, made through the service (stage dates, milestones)."""
+    from mentorship.services.partnerships import create_partnership
+
+    partnership = create_partnership(
+        library or make_library(),
+        {"district_id": (district or make_district(**district_values)).id},
+        contacted_on,
+        actor=None,
+    )
+    db.session.commit()
+    return partnership
+
+
+def make_pilot(library=None, districts: int = 1, start: date = date(2025, 9, 1)) -> Participation:
+    """A pilot joining its own cohort on `start`, with its partnerships and milestones."""
+    from mentorship.services.cohorts import add_participation
+
+    library = library or make_library()
+    for _ in range(districts):
+        make_partnership(library, contacted_on=start)
+    cohort = make_cohort(start_date=start, end_date=start + timedelta(days=730))
+    pilot = add_participation(
+        cohort, {"library_id": library.id, "role": "pilot", "start_date": start}, actor=None
+    )
+    db.session.commit()
+    return pilot

@@ -23,14 +23,13 @@ from mentorship.models import (
 )
 from mentorship.services import calendar as service
 from mentorship.services import milestones, partnerships
-from mentorship.services.cohorts import add_participation
 from tests.helpers import (
     PASSWORD,
     count_statements,
-    make_cohort,
     make_district,
     make_library,
     make_participation,
+    make_pilot,
     make_user,
 )
 
@@ -42,16 +41,7 @@ CALENDAR_CLIENT = {"User-Agent": "Google-Calendar-Importer"}
 
 
 def _pilot(library, districts: int = 1) -> Participation:
-    for _ in range(districts):
-        partnerships.create_partnership(
-            library, {"district_id": make_district().id}, START, actor=None
-        )
-    cohort = make_cohort(start_date=START, end_date=START + timedelta(days=730))
-    pilot = add_participation(
-        cohort, {"library_id": library.id, "role": "pilot", "start_date": START}, actor=None
-    )
-    db.session.commit()
-    return pilot
+    return make_pilot(library, districts, START)
 
 
 def _world(app) -> dict:

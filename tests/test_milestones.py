@@ -30,6 +30,7 @@ from tests.helpers import (
     make_district,
     make_library,
     make_participation,
+    make_pilot,
     make_user,
 )
 
@@ -38,17 +39,7 @@ TODAY = date(2026, 11, 25)
 
 
 def _pilot(districts: int = 1, start: date = START, library=None) -> Participation:
-    library = library or make_library()
-    for _ in range(districts):
-        partnerships.create_partnership(
-            library, {"district_id": make_district().id}, start, actor=None
-        )
-    cohort = make_cohort(start_date=start, end_date=start + timedelta(days=730))
-    pilot = add_participation(
-        cohort, {"library_id": library.id, "role": "pilot", "start_date": start}, actor=None
-    )
-    db.session.commit()
-    return pilot
+    return make_pilot(library, districts, start)
 
 
 def _by_key(participation: Participation) -> dict[str, list[Milestone]]:

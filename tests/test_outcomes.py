@@ -9,15 +9,15 @@ import sqlalchemy as sa
 
 from mentorship.extensions import db
 from mentorship.models import OutcomeReport
-from mentorship.services import outcomes, pairing, partnerships
+from mentorship.services import outcomes, pairing
 from mentorship.services.errors import Conflict, ValidationError
 from tests.conftest import row_count
 from tests.helpers import (
     PASSWORD,
     make_cohort,
-    make_district,
     make_library,
     make_participation,
+    make_partnership,
     make_user,
 )
 
@@ -25,14 +25,7 @@ TODAY = date(2026, 11, 25)
 
 
 def _partnership(library=None, enrolled=1000):
-    partnership = partnerships.create_partnership(
-        library or make_library(),
-        {"district_id": make_district(students_enrolled=enrolled).id},
-        date(2025, 1, 1),
-        actor=None,
-    )
-    db.session.commit()
-    return partnership
+    return make_partnership(library, contacted_on=date(2025, 1, 1), students_enrolled=enrolled)
 
 
 def _figures(**changes):

@@ -29,6 +29,7 @@ from tests.helpers import (
     make_district,
     make_library,
     make_participation,
+    make_partnership,
     make_user,
 )
 
@@ -39,15 +40,7 @@ def _stage(key: str) -> PartnershipStage:
     return db.session.scalar(sa.select(PartnershipStage).where(PartnershipStage.key == key))
 
 
-def _partnership(library=None, district=None, contacted_on=date(2026, 1, 10)) -> Partnership:
-    partnership = service.create_partnership(
-        library or make_library(),
-        {"district_id": (district or make_district()).id},
-        contacted_on,
-        actor=None,
-    )
-    db.session.commit()
-    return partnership
+_partnership = make_partnership
 
 
 # Stages ----------------------------------------------------------------------------
