@@ -227,19 +227,21 @@ def _digest(now: datetime) -> Iterator[Due]:
     if (local.date(), local.hour) < (send_day, config["REMINDER_DIGEST_HOUR"]):
         return
     from .partnerships import expiring_agreements
-    from .risk import RiskLevel, RiskSettings, assess_pilots
+    from .risk import RiskLevel, RiskSettings, assess_pilots, level_counts
 
     today = local.date()
-    risks = [r for r in assess_pilots(today, RiskSettings.from_config(config)) if r.level]
+    assessed = assess_pilots(today, RiskSettings.from_config(config))
+    counts = level_counts(assessed)
+    risks = [r for r in assessed if r.level]
     expiring = [row for row in expiring_agreements(today, days=30) if not row.expired]
     overdue = db.session.scalar(
         sa.select(sa.func.count(Pairing.id)).where(
             Pairing.status == PairingStatus.ACTIVE, Pairing.next_checkin_on < today
         )
     )
-    at_risk = sum(1 for r in risks if r.level == RiskLevel.AT_RISK)
     summary = (
-        f"{at_risk} pilots at risk, {len(risks) - at_risk} need attention, "
+        f"{counts[RiskLevel.AT_RISK]} pilots at risk, "
+        f"{counts[RiskLevel.NEEDS_ATTENTION]} need attention, "
         f"{overdue} check-ins overdue, {len(expiring)} agreements expire within 30 days"
     )
     details = tuple(

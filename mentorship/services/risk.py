@@ -159,6 +159,14 @@ def assess_pilots(
     return assessed
 
 
+def level_counts(assessed: list[PilotRisk]) -> dict[RiskLevel, int]:
+    """How many pilots at each level, most worrying first."""
+    counts = dict.fromkeys(sorted(RiskLevel, reverse=True), 0)
+    for risk in assessed:
+        counts[risk.level] += 1
+    return counts
+
+
 def _late_steps(risk: PilotRisk, late: list[tuple[str, int]], settings: RiskSettings) -> None:
     if not late:
         return

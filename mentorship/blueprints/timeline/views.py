@@ -13,7 +13,7 @@ from ...models import (
 )
 from ...models.library import COOPERATIVE_SYSTEMS
 from ...services import milestones as service
-from ...services.risk import RiskSettings, assess_pilots
+from ...services.risk import RiskSettings, assess_pilots, level_counts
 from ...tables import Column, csv_response
 from ...templating import local_today
 from ..records import commit_or_show, recent_changes
@@ -163,6 +163,7 @@ def at_risk():
     return render_template(
         "timeline/at_risk.html",
         rows=rows,
+        counts=level_counts(rows),
         columns=RISK_COLUMNS,
         cohorts=cohorts,
         systems=COOPERATIVE_SYSTEMS,
