@@ -101,6 +101,7 @@ class RecordPages:
     after_create: Callable[[Any], None] | None = None  # runs after the commit (email)
     detail_context: Callable[[Any], dict] = field(default=lambda obj: {})
     list_options: Sequence[Any] = ()
+    importable: bool = False  # offers "Import from a spreadsheet" (services/importing.py)
 
     def register(self, bp: Blueprint) -> None:
         model = self.model

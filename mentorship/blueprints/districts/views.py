@@ -7,6 +7,7 @@ from . import bp
 from .forms import SchoolDistrictForm
 
 pages = RecordPages(
+    importable=True,
     model=SchoolDistrict,
     form_class=SchoolDistrictForm,
     noun="school district",

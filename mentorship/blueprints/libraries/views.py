@@ -40,6 +40,7 @@ def library_detail(library: Library) -> dict:
 
 
 pages = RecordPages(
+    importable=True,
     model=Library,
     form_class=LibraryForm,
     noun="library",

@@ -11,6 +11,7 @@ from . import bp
 from .forms import ROLE_LABELS, PersonForm
 
 pages = RecordPages(
+    importable=True,
     model=User,
     form_class=PersonForm,
     noun="person",
