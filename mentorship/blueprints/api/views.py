@@ -1,0 +1,394 @@
+"""The read-only JSON API: a bearer token in, what a state official may see out.
+
+Only `Authorization: Bearer …` authenticates here; the session cookie is never read,
+so a signed-in browser cannot call the API by visiting a link. Every answer, errors
+included, is JSON; every list is paged the same way (`page`, `per_page`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, current_app, jsonify, request, url_for
+from werkzeug.exceptions import HTTPException
+
+from ...extensions import db
+from ...models import (
+    Cohort,
+    Library,
+    OutcomeReport,
+    Participation,
+    Partnership,
+)
+from ...models.base import utcnow
+from ...models.library import COOPERATIVE_SYSTEMS, california_county
+from ...services import api as service
+from ...services import api_tokens, rollup
+from ...services.months import months_between
+from ...services.risk import RiskSettings
+from ...templating import local_today
+from . import bp
+from .openapi import DEFAULT_PER_PAGE, MAX_ID, MAX_PER_PAGE, document
+
+PUBLIC_ENDPOINTS = {"api.openapi"}
+
+
+def error_response(status: int, message: str):
+    response = jsonify(error={"status": status, "message": message})
+    response.status_code = status
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+    return response
+
+
+def http_error(error: HTTPException):
+    if error.code and error.code >= 500:
+        db.session.rollback()
+    return error_response(error.code or 500, error.description or error.name)
+
+
+# Flask prefers the app's handler for a status code over a blueprint's handler for a
+# class, so the codes the app answers with HTML pages are registered here one by one.
+for _code in (400, 403, 404, 405, 429, 500):
+    bp.register_error_handler(_code, http_error)
+bp.register_error_handler(HTTPException, http_error)
+
+
+@bp.before_request
+def require_token():
+    if request.endpoint in PUBLIC_ENDPOINTS:
+        return None
+    token = api_tokens.authenticate(request.headers.get("Authorization"))
+    if isinstance(token, api_tokens.Refusal):
+        return error_response(token.status, token.message)
+    if api_tokens.note_use(token, utcnow()):
+        db.session.commit()
+    return None
+
+
+@bp.after_request
+def no_caching(response):
+    # Answers depend on the token; shared caches must not keep them.
+    response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+# Query parameters ----------------------------------------------------------------
+
+
+def _shown(raw: str) -> str:
+    """The value as echoed in an error message (cut short: it could be anything)."""
+    return raw if len(raw) <= 40 else raw[:40] + "…"
+
+
+def _int_arg(name: str, default: int | None = None, maximum: int | None = None) -> int | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return default
+    maximum = maximum or MAX_ID
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= maximum:
+        abort(400, f"“{name}” must be a whole number from 1 to {maximum}; it was “{_shown(raw)}”.")
+    return int(raw)
+
+
+def _date_arg(name: str) -> date | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        abort(400, f"“{name}” must be a date written YYYY-MM-DD; it was “{_shown(raw)}”.")
+
+
+def _county_arg(name: str) -> str | None:
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    county = california_county(raw)
+    if county is None:
+        abort(400, f"“{_shown(raw)}” is not a California county.")
+    return county
+
+
+def _page_url(page: int) -> str:
+    args = {**request.args.to_dict(), "page": page}
+    path = url_for(request.endpoint, **(request.view_args or {}), **args)
+    # The public address (as in emails): the one clients reach, behind any proxy.
+    return current_app.config["BASE_URL"].rstrip("/") + path
+
+
+def paged(query: sa.Select, serialise: Callable[[Any], dict]):
+    """The list answer every endpoint shares: one page of rows and where the others are."""
+    page = _int_arg("page", default=1)
+    per_page = _int_arg("per_page", default=DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE)
+    result = db.paginate(query, page=page, per_page=per_page, error_out=False)
+    last = max(result.pages, 1)
+    return jsonify(
+        data=[serialise(row) for row in result.items],
+        page=page,
+        per_page=per_page,
+        total=result.total,
+        next=_page_url(page + 1) if page < last else None,
+        prev=_page_url(min(page - 1, last)) if page > 1 else None,
+    )
+
+
+def one(kind: type, object_id: int, query: sa.Select, serialise: Callable[[Any], dict]):
+    # An id past the column's range is simply not there (PostgreSQL would refuse it).
+    found = object_id <= MAX_ID and db.session.scalar(query.where(kind.id == object_id))
+    if not found:
+        abort(404, f"There is no {kind.__name__.lower()} with id {object_id}.")
+    return jsonify(data=serialise(found))
+
+
+# What each record shows: what a state official may see, nothing private ---------------
+
+
+def _date(value: date | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _enum(value) -> str | None:
+    return value.value if value is not None else None
+
+
+def library_json(library: Library) -> dict:
+    return {
+        "id": library.id,
+        "name": library.name,
+        "short_name": library.short_name,
+        "city": library.city,
+        "county": library.county,
+        "cooperative_system": library.cooperative_system,
+        "governance": library.governance.value,
+        "service_population": library.service_population,
+        "ils_name": library.ils_name,
+        "website": library.website,
+        "public_contact": {
+            "name": library.contact_name,
+            "email": library.contact_email,
+            "phone": library.contact_phone,
+        },
+        "active": library.active,
+    }
+
+
+def participation_json(participation: Participation, today: date) -> dict:
+    return {
+        "library_id": participation.library_id,
+        "role": participation.role.value,
+        "start_date": _date(participation.start_date),
+        "target_months": participation.target_months,
+        "months_in": months_between(participation.start_date, today),
+        "active": participation.active,
+    }
+
+
+def cohort_json(cohort: Cohort) -> dict:
+    today = local_today()
+    return {
+        "id": cohort.id,
+        "name": cohort.name,
+        "start_date": _date(cohort.start_date),
+        "end_date": _date(cohort.end_date),
+        "active": cohort.active,
+        "participations": [participation_json(p, today) for p in cohort.participations],
+    }
+
+
+def partnership_json(partnership: Partnership) -> dict:
+    district, stage = partnership.district, partnership.stage
+    stage_dates = sorted(partnership.stage_dates, key=lambda d: d.stage.position)
+    return {
+        "id": partnership.id,
+        "library_id": partnership.library_id,
+        "district": {
+            "id": district.id,
+            "name": district.name,
+            "county": district.county,
+            "state_code": district.state_code,
+            "students_enrolled": district.students_enrolled,
+        },
+        "stage": {"key": stage.key, "name": stage.name, "position": stage.position},
+        "stage_dates": [
+            {
+                "key": d.stage.key,
+                "name": d.stage.name,
+                "position": d.stage.position,
+                "reached_on": _date(d.reached_on),
+            }
+            for d in stage_dates
+        ],
+        "card_model": _enum(partnership.card_model),
+        "enrolment": _enum(partnership.enrolment),
+        "fine_free": partnership.fine_free,
+        "rollout_order": partnership.rollout_order,
+        "active": partnership.active,
+    }
+
+
+def outcome_figure_json(report: OutcomeReport) -> dict:
+    return {
+        "id": report.id,
+        "partnership_id": report.partnership_id,
+        "library_id": report.partnership.library_id,
+        "district_id": report.partnership.district_id,
+        "period_start": _date(report.period_start),
+        "period_end": _date(report.period_end),
+        "students_enrolled": report.students_enrolled,
+        "physical_cards": report.physical_cards,
+        "digital_cards": report.digital_cards,
+        "students_using_cards": report.students_using_cards,
+    }
+
+
+# Endpoints ------------------------------------------------------------------------
+
+
+@bp.get("/openapi.json")
+def openapi():
+    return jsonify(document())
+
+
+@bp.get("/libraries")
+def libraries():
+    return paged(service.libraries_query(), library_json)
+
+
+@bp.get("/libraries/<int:library_id>")
+def library(library_id: int):
+    return one(Library, library_id, service.libraries_query(), library_json)
+
+
+@bp.get("/cohorts")
+def cohorts():
+    return paged(service.cohorts_query(), cohort_json)
+
+
+@bp.get("/cohorts/<int:cohort_id>")
+def cohort(cohort_id: int):
+    return one(Cohort, cohort_id, service.cohorts_query(), cohort_json)
+
+
+@bp.get("/partnerships")
+def partnerships():
+    return paged(service.partnerships_query(), partnership_json)
+
+
+@bp.get("/outcome-figures")
+def outcome_figures():
+    filters = service.OutcomeFilters(
+        library_id=_int_arg("library_id"),
+        cohort_id=_int_arg("cohort_id"),
+        county=_county_arg("county"),
+        since=_date_arg("since"),
+    )
+    return paged(service.outcome_reports_query(filters), outcome_figure_json)
+
+
+def _choice_arg(name: str, allowed, parse=str, what: str = "value"):
+    raw = request.args.get(name, "").strip()
+    if not raw:
+        return None
+    value = parse(raw)
+    if value is None or value not in allowed:
+        abort(400, f"“{_shown(raw)}” is not a {what} the rollup knows.")
+    return value
+
+
+def _coverage_json(row: rollup.Coverage) -> dict:
+    return {
+        "key": row.key,
+        "partnerships": row.partnerships,
+        "reporting": row.reporting,
+        "students_enrolled": row.enrolled,
+        "cards_issued": row.cards,
+        "coverage": row.coverage,
+    }
+
+
+@bp.get("/rollup")
+def rollup_figures():
+    """The rollup page's figures; bad filter values are a 400 here, not left out."""
+    today = local_today()
+    chosen = rollup.RollupFilter(
+        cohort_id=_int_arg("cohort_id"),  # an unknown cohort has no libraries: zeros
+        county=_county_arg("county"),
+        system=_choice_arg("system", COOPERATIVE_SYSTEMS, what="cooperative system"),
+        year=_choice_arg("year", rollup.SCHOOL_YEARS, rollup.SchoolYear.parse, "school year"),
+    )
+    figures = rollup.rollup(
+        chosen,
+        today,
+        RiskSettings.from_config(current_app.config),
+        current_app.config["ROLLUP_CACHE_SECONDS"],
+    )
+    return jsonify(
+        data={
+            "filter": {
+                "cohort_id": chosen.cohort_id,
+                "county": chosen.county,
+                "system": chosen.system,
+                "year": chosen.year.key if chosen.year else None,
+            },
+            "computed_on": today.isoformat(),
+            "libraries": figures.libraries,
+            "pilots": len(figures.pilots),
+            "cohorts": [
+                {
+                    "cohort_id": c.cohort_id,
+                    "cohort": c.cohort,
+                    "pilots": c.pilots,
+                    "mentors": c.mentors,
+                    "sustaining": c.sustaining,
+                }
+                for c in figures.cohorts
+            ],
+            "timeline": [{"stage": stage, "pilots": n} for stage, n in figures.timeline],
+            "risk": [{"status": level.label, "pilots": n} for level, n in figures.risk],
+            "partnership_stages": [
+                {"position": s.position, "stage": s.stage, "partnerships": s.partnerships}
+                for s in figures.stages
+            ],
+            "coverage": {
+                dimension: [_coverage_json(row) for row in rows]
+                for dimension, rows in figures.coverage.items()
+            },
+            "quarters": [
+                {
+                    "year": q.year,
+                    "quarter": q.quarter,
+                    "cards_issued": q.cards,
+                    "cards_to_date": q.cards_to_date,
+                }
+                for q in figures.quarters
+            ],
+            "counties": [
+                {
+                    "county": c.county,
+                    "pilot_libraries": c.pilots,
+                    "mentor_libraries": c.mentors,
+                    "partnerships": c.partnerships,
+                    "students_enrolled": c.enrolled,
+                    "cards_issued": c.cards,
+                    "coverage": c.coverage,
+                }
+                for c in figures.counties
+            ],
+        }
+    )
+
+
+@bp.route("/", defaults={"anything": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+@bp.route("/<path:anything>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def not_here(anything: str):
+    """Unknown addresses and writes answer in JSON too, not with an HTML page."""
+    if request.method != "GET":
+        response = error_response(405, "The API is read-only: only GET requests are answered.")
+        response.headers["Allow"] = "GET, HEAD, OPTIONS"
+        return response
+    abort(404, f"There is nothing at /api/v1/{_shown(anything)}; see /api/v1/openapi.json.")
