@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import security
+from . import benchmarking, security
 from .config import check_settings, load_settings
 from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -30,6 +30,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     security.register(app)
     register_template_helpers(app)
     register_commands(app)
+    benchmarking.register(app)
     return app
 
 
@@ -55,6 +56,8 @@ def _migrations_dir() -> Path:
 
 
 def register_blueprints(app: Flask) -> None:
+    from .blueprints.api import bp as api_bp
+    from .blueprints.api_tokens import bp as api_tokens_bp
     from .blueprints.audit import bp as audit_bp
     from .blueprints.auth import bp as auth_bp
     from .blueprints.calendar import bp as calendar_bp
@@ -69,6 +72,7 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.partnerships import bp as partnerships_bp
     from .blueprints.people import bp as people_bp
     from .blueprints.reminders import bp as reminders_bp
+    from .blueprints.rollup import bp as rollup_bp
     from .blueprints.timeline import bp as timeline_bp
     from .blueprints.toolkit import bp as toolkit_bp
 
@@ -89,6 +93,9 @@ def register_blueprints(app: Flask) -> None:
         imports_bp,
         calendar_bp,
         case_studies_bp,
+        api_bp,
+        api_tokens_bp,
+        rollup_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -19,6 +19,7 @@ from .extensions import db
 from .models import (
     ActionItem,
     Agreement,
+    ApiToken,
     AuditEvent,
     CaseStudy,
     CaseStudyComment,
@@ -40,6 +41,7 @@ from .models import (
     SchoolDistrict,
     User,
 )
+from .services.rollup import Rollup
 from .services.toolkit import Page as ToolkitPage
 
 T = TypeVar("T")
@@ -50,6 +52,7 @@ CALENDAR = "calendar"  # manage one's own calendar (ICS) feed
 CHECK_IN = "check in"  # log a check-in, change the cadence
 REVIEW = "review"  # publish a case study, send it back, withdraw it
 MODERATE = "moderate"  # hide a comment, or show it again
+FIGURES = "figures"  # a library's program figures: the rollup drill-down, the annual report
 
 
 # A rule gets the object, or None when the question is about the kind ("may this
@@ -104,6 +107,16 @@ def _own_library(user: User, obj: Any) -> bool:
     return obj is None or user.library_id == _library_id_of(obj)
 
 
+def _staff_or_state(user: User, obj: Any) -> bool:
+    """Program staff and state officials: the statewide figures."""
+    return user.role in (Role.STAFF, Role.STATE)
+
+
+def _state_or_own_library(user: User, obj: Any) -> bool:
+    """State officials, staff, or the library's own librarians (its own figures)."""
+    return user.role == Role.STATE or _own_library(user, obj)
+
+
 def _anyone(user: User, obj: Any) -> bool:
     """Every signed-in person (the toolkit is for the whole program)."""
     return True
@@ -115,6 +128,11 @@ def _published_or_own_or_paired(user: User, obj: Any) -> bool:
     if obj is not None and obj.status == CaseStudyStatus.PUBLISHED:
         return True
     return obj is None or _own_or_paired_library(user, obj)
+
+
+def _comment_on_story(user: User, obj: Any) -> bool:
+    """Who may read it, except state officials: they read the program, they change nothing."""
+    return user.role != Role.STATE and _published_or_own_or_paired(user, obj)
 
 
 def _comment_author(user: User, obj: Any) -> bool:
@@ -158,6 +176,8 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (User, CALENDAR): _oneself,  # every role has a feed of its own
     (AuditEvent, LIST): _staff,
     (ToolkitPage, VIEW): _anyone,
+    (Rollup, LIST): _staff_or_state,
+    (Library, FIGURES): _state_or_own_library,
     (Pairing, EDIT): _staff,
     # Check-ins: both sides of a pairing (and staff) see them, log them, set the cadence
     # and tick action items done; other libraries get 404, state officials 403.
@@ -193,12 +213,17 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     # with the library, its mentor and staff.
     (CaseStudy, LIST): _anyone,
     (CaseStudy, VIEW): _published_or_own_or_paired,
-    (CaseStudy, COMMENT): _published_or_own_or_paired,
+    (CaseStudy, COMMENT): _comment_on_story,
     (CaseStudy, CREATE): _own_library,
     (CaseStudy, EDIT): _own_library,  # revise and submit
     (CaseStudy, REVIEW): _staff,
     (CaseStudyComment, EDIT): _comment_author,
     (CaseStudyComment, MODERATE): _staff,
+    # Tokens for the read-only JSON API: staff issue them, see them and revoke them.
+    (ApiToken, LIST): _staff,
+    (ApiToken, VIEW): _staff,
+    (ApiToken, CREATE): _staff,
+    (ApiToken, DEACTIVATE): _staff,
 }
 
 
@@ -226,8 +251,19 @@ def require(action: str, kind: type) -> Callable:
     return decorator
 
 
+MAX_ID = 2**31 - 1  # ids are INTEGER columns
+
+
+def valid_id(value: int | None) -> int | None:
+    """An id read from a request, or None when no row could have it (a larger number
+    cannot even be compared with an id column: SQLite and PostgreSQL both fail)."""
+    return value if value is not None and 0 < value <= MAX_ID else None
+
+
 def get_or_404(kind: type[T], object_id: int, action: str = VIEW) -> T:
     """Load an object the current user may `action`, or answer 404."""
+    if valid_id(object_id) is None:
+        abort(404)
     obj = db.session.get(kind, object_id)
     if obj is None or not may(current_user, action, obj):
         abort(404)

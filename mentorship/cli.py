@@ -1,4 +1,4 @@
-"""Terminal commands: `flask --app mentorship seed-demo | create-user`."""
+"""Terminal commands: `flask --app mentorship seed-demo | create-user | export-all | import-all`."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ def register(app: Flask) -> None:
     @app.cli.command("seed-demo")
     @click.option(
         "--scale",
-        type=click.Choice(["demo"]),
+        type=click.Choice(["demo", "california", "national"]),
         default="demo",
         show_default=True,
         help="How much data to load. Larger scales come with the statewide rollup.",
@@ -24,9 +24,21 @@ def register(app: Flask) -> None:
         """Load the demo cohorts, libraries and accounts (safe to run again)."""
         from .services import demo  # the demo data is only read here
 
-        counts = demo.seed_demo()
-        db.session.commit()
-        click.echo("Demo data: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
+        if scale != "demo":
+            from .services import demo_scale
+
+            result = demo_scale.seed(scale)
+            db.session.commit()
+            click.echo(f"{scale.capitalize()} program: " + (result.skipped or "generated") + ".")
+            for table, n in result.counts.items():
+                click.echo(f"  {table:<28} {n:>9,}")
+            click.echo(f"Took {result.seconds:.1f} s.")
+            if result.sample_pilot:
+                click.echo(f"A generated pilot's sign-in: {result.sample_pilot}")
+        else:
+            counts = demo.seed_demo()
+            db.session.commit()
+            click.echo("Demo data: " + ", ".join(f"{n} {table}" for table, n in counts.items()))
         click.echo(f"Demo sign-ins (password: {demo.DEMO_PASSWORD}):")
         for email, who in demo.DEMO_LOGINS:
             click.echo(f"  {email:<20} {who}")
@@ -66,3 +78,38 @@ def register(app: Flask) -> None:
             raise click.ClickException(error.message) from error
         db.session.commit()
         click.echo(f"Created staff account {user.email}.")
+
+    @app.cli.command("export-all")
+    @click.option(
+        "--output",
+        "-o",
+        metavar="FILE",
+        help="Where to write ('-': standard output; a name ending in .gz is compressed). "
+        "Default: mentorship-backup-<date>-<time>.json in the current folder.",
+    )
+    def export_all_command(output: str | None) -> None:
+        """Write the whole program (every table) to one JSON file: a complete backup."""
+        from .services import backup
+
+        path = output or backup.default_file_name()
+        try:
+            counts = backup.write_backup(path)
+        except DomainError as error:
+            raise click.ClickException(error.message) from error
+        click.echo(
+            f"Exported {sum(counts.values())} rows of {len(counts)} tables to {path}. "
+            "It holds password hashes: keep it as safe as the database.",
+            err=path == "-",
+        )
+
+    @app.cli.command("import-all")
+    @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
+    def import_all_command(file: str) -> None:
+        """Restore a file from export-all into an empty, migrated database (all or nothing)."""
+        from .services import backup
+
+        try:
+            counts = backup.read_backup(file)
+        except DomainError as error:
+            raise click.ClickException(error.message + " Nothing was stored.") from error
+        click.echo(f"Restored {sum(counts.values())} rows of {len(counts)} tables from {file}.")

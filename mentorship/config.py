@@ -73,9 +73,19 @@ def load_settings(instance_path: str) -> dict:
         "TOOLKIT_DIR": os.environ.get(
             "TOOLKIT_DIR", str(Path(__file__).resolve().parent.parent / "toolkit_content")
         ),
+        # Counts must be shared by every gunicorn worker: production refuses memory://.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
+        "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "mentorship"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # Sign-in and "forgot password" attempts from one address (any account) ...
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
+        # ... and for one account (from any address): slows guessing spread over many hosts.
+        "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get(
+            "LOGIN_ACCOUNT_RATE_LIMIT", "5 per minute; 30 per hour"
+        ),
+        # Any request body; larger ones get the 413 page. The CSV import has its own limit
+        # (a 2 MB file, services/importing.py), which its pages allow for themselves.
+        "MAX_CONTENT_LENGTH": _int("MAX_CONTENT_LENGTH", 1024 * 1024),
         "WTF_CSRF_TIME_LIMIT": None,  # the token lives as long as the session
         # Reminders (services/reminders.py): days before / after, and the weekly digest
         # (weekday 0 = Monday, hour in TIME_ZONE). Texts: REMINDER_TEXTS in a config file.
@@ -98,6 +108,8 @@ def load_settings(instance_path: str) -> dict:
         # SMTP connections per sender: one commit records a message in flight on each.
         "OUTBOX_CONNECTIONS": _int("OUTBOX_CONNECTIONS", 16),
         # When a pilot needs attention or is at risk (see services/risk.py).
+        "ROLLUP_CACHE_SECONDS": _int("ROLLUP_CACHE_SECONDS", 60),
+        "BENCHMARK_PROBES": _bool("BENCHMARK_PROBES", False),  # benchmarks/pages.py only
         "RISK_LATE_RISK_DAYS": _int("RISK_LATE_RISK_DAYS", 30),
         "RISK_QUIET_ATTENTION_DAYS": _int("RISK_QUIET_ATTENTION_DAYS", 60),
         "RISK_QUIET_RISK_DAYS": _int("RISK_QUIET_RISK_DAYS", 90),
@@ -112,10 +124,36 @@ class UnsafeConfiguration(RuntimeError):
     """Raised at start-up when production settings are missing or unsafe."""
 
 
+MIN_SECRET_KEY_LENGTH = 32
+# Long enough, but published: Flask's documentation prints this one, and it is copied
+# into many projects. (Shorter placeholders, "dev", "change-me", fail on length.)
+KNOWN_SECRET_KEYS = {"192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf"}
+
+
 def check_settings(config: dict) -> None:
     if config.get("TESTING"):
         return
     if not config.get("SECRET_KEY"):
         raise UnsafeConfiguration(
             "SECRET_KEY is not set. Set it in the environment (or MENTORSHIP_ENV=development)."
+        )
+    # A key copied from an example, or short enough to guess, lets anyone sign a session
+    # cookie or a set-password link for any account.
+    key = str(config["SECRET_KEY"])
+    if config.get("ENV_NAME") != "development" and (
+        len(key) < MIN_SECRET_KEY_LENGTH or key.strip().lower() in KNOWN_SECRET_KEYS
+    ):
+        raise UnsafeConfiguration(
+            f"SECRET_KEY is an example value or shorter than {MIN_SECRET_KEY_LENGTH} "
+            'characters. Make one with: python -c "import secrets; print(secrets.token_hex(32))"'
+        )
+    # Each gunicorn worker would count on its own: N workers allow N times the limit.
+    if (
+        config.get("ENV_NAME") != "development"
+        and config.get("RATELIMIT_ENABLED", True)
+        and str(config.get("RATELIMIT_STORAGE_URI", "memory://")).startswith("memory://")
+    ):
+        raise UnsafeConfiguration(
+            "RATELIMIT_STORAGE_URI is memory://, which each worker keeps apart. Set it to the "
+            "shared Redis, e.g. redis://127.0.0.1:6379 (or MENTORSHIP_ENV=development)."
         )

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
+from itertools import islice
 from typing import Any
 
-from flask import Response
+import sqlalchemy as sa
+from flask import Response, stream_with_context
+from flask_sqlalchemy.pagination import Pagination
 
+from .extensions import db
 from .templating import plain
 
 
@@ -23,25 +27,68 @@ class Column:
 
 
 def _csv_cell(value: Any) -> str:
-    if isinstance(value, date):
+    if type(value) is str:  # most cells: skip the general conversion
+        text = value
+    elif isinstance(value, date):
         return value.isoformat()  # what spreadsheets read as a date
-    text = "" if value is None else (str(value) if isinstance(value, int | float) else plain(value))
+    elif isinstance(value, int | float):
+        return str(value)  # numbers as numbers (no thousands separator, never a formula)
+    else:
+        text = plain(value)
     # Keep spreadsheet programs from running a cell as a formula.
-    return (
-        "'" + text
-        if text[:1] in ("=", "+", "-", "@") and not isinstance(value, int | float)
-        else text
-    )
+    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
 
 
-def csv_response(filename: str, columns: Sequence[Column], rows: Iterable[Any]) -> Response:
+CSV_CHUNK_ROWS = 500
+
+
+def _csv_chunks(columns: Sequence[Column], rows: Iterable[Any]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow([column.label for column in columns])
-    for row in rows:
-        writer.writerow([_csv_cell(column.value(row)) for column in columns])
+    values = [column.value for column in columns]
+    rows = iter(rows)
+    while chunk := list(islice(rows, CSV_CHUNK_ROWS)):
+        writer.writerows([_csv_cell(value(row)) for value in values] for row in chunk)
+        yield buffer.getvalue()
+        buffer.seek(0)
+        buffer.truncate()
+    yield buffer.getvalue()  # the header alone when there are no rows
+
+
+def _streamed(query: sa.Select) -> Iterator[Any]:
+    # Runs while the response is sent, in the request's context pushed again (the view's
+    # session is gone by then), fetching CSV_CHUNK_ROWS rows at a time.
+    yield from db.session.scalars(query.execution_options(yield_per=CSV_CHUNK_ROWS))
+
+
+def csv_response(
+    filename: str, columns: Sequence[Column], rows: Iterable[Any] | sa.Select
+) -> Response:
+    """Every row as CSV. Given a select (of one entity), the rows are fetched and sent
+    as they are written: a long export starts at once and never sits whole in memory."""
+    if isinstance(rows, sa.Select):
+        body = stream_with_context(_csv_chunks(columns, _streamed(rows)))
+    else:
+        body = "".join(_csv_chunks(columns, rows))
     return Response(
-        buffer.getvalue(),
+        body,
         mimetype="text/csv",
         headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
     )
+
+
+class ListPagination(Pagination):
+    """A page of a list already in memory (ordered in Python), for the pagination macro."""
+
+    def _query_items(self) -> list[Any]:
+        start = self._query_offset
+        return list(self._query_args["items"][start : start + self.per_page])
+
+    def _query_count(self) -> int:
+        return len(self._query_args["items"])
+
+
+def paginate_list(items: Sequence[Any], per_page: int) -> Pagination:
+    """Like `db.paginate` (reads ?page=, a page past the end is empty), for a list."""
+    return ListPagination(items=items, per_page=per_page, max_per_page=None, error_out=False)

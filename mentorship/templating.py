@@ -12,6 +12,7 @@ from flask_login import current_user
 from .access import LIST, may
 from .models import (
     Agreement,
+    ApiToken,
     AuditEvent,
     CaseStudy,
     Cohort,
@@ -22,6 +23,7 @@ from .models import (
     User,
 )
 from .rendering import render_markdown
+from .services.rollup import Rollup
 
 
 def local_datetime(value: datetime | None) -> str:
@@ -56,6 +58,7 @@ def plain(value) -> str:
 
 NAV = [
     ("home.index", "Home", None),
+    ("rollup.index", "Statewide rollup", Rollup),
     ("cohorts.index", "Cohorts", Cohort),
     ("libraries.index", "Libraries", Library),
     ("districts.index", "School districts", SchoolDistrict),
@@ -66,6 +69,7 @@ NAV = [
     ("partnerships.expiring", "Agreements", Agreement),
     ("reminders.outbox_page", "Reminder emails", OutboxMessage),
     ("audit.index", "Audit log", AuditEvent),
+    ("api_tokens.index", "API tokens", ApiToken),
 ]
 
 

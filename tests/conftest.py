@@ -63,6 +63,7 @@ def app_settings(database_url: str, smtp_port: int) -> dict:
         "SESSION_COOKIE_SECURE": False,
         "REMEMBER_COOKIE_SECURE": False,
         "PER_PAGE": 5,
+        "ROLLUP_CACHE_SECONDS": 0,  # tests change the data between requests
     }
 
 

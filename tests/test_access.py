@@ -118,11 +118,17 @@ TABLE = [
     ("POST", "/case-studies/{own_case_study}/submit", {**CHECK_IN_POST, **SIDES_302}),
     ("POST", "/case-studies/{other_case_study}/submit", {**STAFF_TOGGLE, **OTHER_404}),
     ("POST", "/case-studies/{own_case_study}/publish", STAFF_TOGGLE),
-    ("POST", "/case-studies/{own_case_study}/send-back", {**STAFF_ONLY, "staff": 400}),
+    # A draft cannot be sent back: staff are told so on the case study's page (a redirect).
+    ("POST", "/case-studies/{own_case_study}/send-back", {**STAFF_ONLY, "staff": 302}),
     ("POST", "/case-studies/{published_case_study}/withdraw", {**STAFF_ONLY, "staff": 400}),
     ("POST", "/case-studies/{own_case_study}/comments", {**CHECK_IN_POST, "state": 404}),
     ("POST", "/case-studies/{other_case_study}/comments", {**CHECK_IN_POST, **HIDDEN_DRAFT}),
-    ("POST", "/case-studies/{published_case_study}/comments", {**CHECK_IN_POST, "state": 400}),
+    ("POST", "/case-studies/{published_case_study}/comments", {**CHECK_IN_POST, "state": 404}),
+    # API tokens: staff only (an empty issue form comes back with its errors).
+    ("GET", "/api-tokens/", STAFF_ONLY),
+    ("GET", "/api-tokens/?format=csv", STAFF_ONLY),
+    ("GET", "/api-tokens/new", STAFF_ONLY),
+    ("POST", "/api-tokens/new", STAFF_POST),
 ]
 
 

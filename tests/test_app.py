@@ -13,6 +13,7 @@ from mentorship.extensions import db
 from mentorship.models import Role, User
 from mentorship.services.auth import authenticate
 from tests.conftest import Browserless, app_settings
+from tests.test_rate_limits import REDIS_SETTINGS
 
 
 def test_create_user_command_makes_a_staff_account(app):
@@ -66,7 +67,8 @@ def test_production_cookies_are_secure(monkeypatch):
     monkeypatch.setenv("MENTORSHIP_ENV", "production")
     monkeypatch.setenv("SECRET_KEY", "x" * 32)
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
-    config = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"}).config
+    # Production needs a shared rate-limit store (this run's own keys in the test Redis).
+    config = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", **REDIS_SETTINGS}).config
     assert config["SESSION_COOKIE_SECURE"] and config["REMEMBER_COOKIE_SECURE"]
     assert config["SESSION_COOKIE_HTTPONLY"] and config["SESSION_COOKIE_SAMESITE"] == "Lax"
 

@@ -318,7 +318,8 @@ def test_a_sender_killed_mid_run_loses_and_repeats_nothing(app, ctx, mailbox, sm
     env = {
         **os.environ,
         "DATABASE_URL": app.config["SQLALCHEMY_DATABASE_URI"],
-        "SECRET_KEY": "test-secret-key",
+        "SECRET_KEY": "a-test-secret-key-long-enough-for-production",
+        "RATELIMIT_ENABLED": "false",  # a scheduler serves no sign-ins
         "BASE_URL": "https://ssi.example",
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(smtp_server.port),

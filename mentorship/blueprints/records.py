@@ -132,9 +132,7 @@ class RecordPages:
         if not show_inactive:
             query = query.where(self.model.active.is_(True))
         if request.args.get("format") == "csv":
-            return csv_response(
-                self.plural.replace(" ", "-"), self.columns, db.session.scalars(query)
-            )
+            return csv_response(self.plural.replace(" ", "-"), self.columns, query)
         page = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
         return render_template(
             "records/list.html", pages=self, page=page, q=q, show_inactive=show_inactive

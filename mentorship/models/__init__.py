@@ -1,5 +1,6 @@
 """All models, imported here so Alembic and the app see the whole schema."""
 
+from .api_token import ApiToken
 from .audit import AuditEvent
 from .case_study import CaseStudy, CaseStudyComment, CaseStudyStatus, DistrictSize
 from .checkin import ActionItem, CheckIn, CheckInMode
@@ -32,6 +33,7 @@ from .partnership import (
 from .user import LIBRARY_ROLES, Role, User
 
 __all__ = [
+    "ApiToken",
     "CaseStudy",
     "CaseStudyComment",
     "CaseStudyStatus",

@@ -26,10 +26,14 @@ class AuditEvent(db.Model):
     object_id: Mapped[int | None] = mapped_column(sa.Integer)
     object_label: Mapped[str] = mapped_column(sa.String(200), default="")
     # Whose work it was (for a library's activity log); empty for program-wide records.
-    library_id: Mapped[int | None] = mapped_column(sa.Integer, index=True)
+    library_id: Mapped[int | None] = mapped_column(sa.Integer)
     # {"field": [old, new], ...}
     changes: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
 
     actor: Mapped[User | None] = relationship()
 
-    __table_args__ = (sa.Index("ix_audit_events_object", "object_type", "object_id"),)
+    __table_args__ = (
+        sa.Index("ix_audit_events_object", "object_type", "object_id"),
+        # A library's activity log and its latest activity (the at-risk rules, the rollup).
+        sa.Index("ix_audit_events_library_at", "library_id", "at"),
+    )

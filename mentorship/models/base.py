@@ -35,7 +35,9 @@ class UTCDateTime(sa.types.TypeDecorator):
     def process_bind_param(self, value, dialect):
         if value is not None and value.tzinfo is None:
             value = value.replace(tzinfo=UTC)
-        return value
+        # SQLite keeps the wall-clock digits and drops the zone: convert, or a Pacific
+        # time would come back read as UTC.
+        return value.astimezone(UTC) if value is not None else None
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:

@@ -25,7 +25,7 @@ class CheckIn(db.Model):
     __tablename__ = "check_ins"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    pairing_id: Mapped[int] = mapped_column(sa.ForeignKey("pairings.id"), index=True)
+    pairing_id: Mapped[int] = mapped_column(sa.ForeignKey("pairings.id"))
     held_on: Mapped[date]
     mode: Mapped[CheckInMode] = mapped_column(enum_type(CheckInMode, "check_in_mode"))
     attendees: Mapped[str] = mapped_column(sa.String(500), default="")
@@ -38,6 +38,9 @@ class CheckIn(db.Model):
     action_items: Mapped[list[ActionItem]] = relationship(
         back_populates="check_in", order_by="ActionItem.id", cascade="all, delete-orphan"
     )
+
+    # A pairing's meetings, latest first (the last check-in per pairing).
+    __table_args__ = (sa.Index("ix_check_ins_pairing_held", "pairing_id", "held_on"),)
 
     @property
     def name(self) -> str:

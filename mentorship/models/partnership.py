@@ -229,7 +229,7 @@ class OutcomeReport(db.Model):
     __tablename__ = "outcome_reports"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
+    partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"))
     period_start: Mapped[date]
     period_end: Mapped[date]
     students_enrolled: Mapped[int]
@@ -246,6 +246,7 @@ class OutcomeReport(db.Model):
     partnership: Mapped[Partnership] = relationship(back_populates="outcome_reports")
 
     __table_args__ = (
+        # Also the index for a partnership's reports (its leading column).
         sa.UniqueConstraint(
             "partnership_id", "period_start", "period_end", name="uq_outcome_reports_period"
         ),

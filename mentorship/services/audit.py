@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -76,3 +77,79 @@ def recent_activity(library_id: int, limit: int = 6) -> list[AuditEvent]:
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
     ).all()
+
+
+# The audit log's pages ------------------------------------------------------------
+
+
+def log_query(kind: str | None = None, library_id: int | None = None) -> sa.Select:
+    """Every change, or one kind of record's, or one library's (newest first)."""
+    query = (
+        sa.select(AuditEvent)
+        .options(sa.orm.joinedload(AuditEvent.actor))
+        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+    )
+    if kind:
+        query = query.where(AuditEvent.object_type == kind)
+    if library_id:
+        query = query.where(AuditEvent.library_id == library_id)
+    return query
+
+
+@dataclass(frozen=True)
+class LogPage:
+    events: list[AuditEvent]
+    newer_than: int | None  # the event to page newer from, if there are newer ones
+    older_than: int | None  # … older from, if there are older ones
+
+
+def log_page(
+    query: sa.Select,
+    per_page: int,
+    older_than: int | None = None,
+    newer_than: int | None = None,
+) -> LogPage:
+    """One page of the log, by position rather than by number: the events just older
+    (or newer) than a given event. Each page reads only its own rows from the
+    (at, id) order, however long the log; no count of the whole log is needed."""
+    if newer_than:
+        events = db.session.scalars(
+            query.where(*_beyond(newer_than, newer=True))
+            .order_by(None)
+            .order_by(AuditEvent.at, AuditEvent.id)
+            .limit(per_page + 1)
+        ).all()
+        if len(events) <= per_page:  # reached the newest: show the first page
+            return log_page(query, per_page)
+        events = events[:per_page][::-1]
+        return LogPage(events, events[0].id, events[-1].id)
+    if older_than:
+        query = query.where(*_beyond(older_than, newer=False))
+    events = db.session.scalars(query.limit(per_page + 1)).all()
+    more = len(events) > per_page
+    events = events[:per_page]
+    return LogPage(
+        events,
+        events[0].id if older_than and events else None,
+        events[-1].id if more else None,
+    )
+
+
+def _beyond(event_id: int, newer: bool) -> tuple:
+    """Events after (or before) one event in the (at, id) order. Spelt out rather than as
+    a row comparison so that the `at` index bounds the scan (at ties are rare)."""
+    at = sa.select(AuditEvent.at).where(AuditEvent.id == event_id).scalar_subquery()
+    if newer:
+        return AuditEvent.at >= at, sa.or_(AuditEvent.at > at, AuditEvent.id > event_id)
+    return AuditEvent.at <= at, sa.or_(AuditEvent.at < at, AuditEvent.id < event_id)
+
+
+def kinds() -> list[str]:
+    """The kinds of record in the log, A–Z: one index probe per kind (a recursive query
+    that skips from one kind to the next), not a DISTINCT over the whole log."""
+    kind = sa.select(sa.func.min(AuditEvent.object_type).label("kind")).cte("kinds", recursive=True)
+    following = sa.select(sa.func.min(AuditEvent.object_type)).where(
+        AuditEvent.object_type > kind.c.kind
+    )
+    kind = kind.union_all(sa.select(following.scalar_subquery()).where(kind.c.kind.is_not(None)))
+    return db.session.scalars(sa.select(kind.c.kind).where(kind.c.kind.is_not(None))).all()

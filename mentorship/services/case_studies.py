@@ -21,9 +21,11 @@ from ..access import COMMENT, CREATE, EDIT, MODERATE, REVIEW, may
 from ..extensions import db
 from ..mail import Mail
 from ..models import (
+    CardModel,
     CaseStudy,
     CaseStudyComment,
     CaseStudyStatus,
+    DistrictSize,
     Library,
     OutcomeReport,
     Role,
@@ -223,9 +225,15 @@ def published_query(filters: dict[str, str]) -> sa.Select:
         .options(joinedload(CaseStudy.library))
         .order_by(CaseStudy.published_at.desc(), CaseStudy.id.desc())
     )
-    for tag in ("card_model", "district_size", "region"):
-        if filters.get(tag):
-            query = query.where(getattr(CaseStudy, tag) == filters[tag])
+    for tag, kind in (("card_model", CardModel), ("district_size", DistrictSize), ("region", str)):
+        value = filters.get(tag)
+        if not value:
+            continue
+        if kind is not str and value not in {member.value for member in kind}:
+            # An address edited by hand: no case study has that tag (the enum column
+            # cannot even be compared with it).
+            return query.where(sa.false())
+        query = query.where(getattr(CaseStudy, tag) == value)
     return query
 
 

@@ -41,7 +41,8 @@ def update_participation(
     return changes
 
 
-def participations_in(cohort_id: int, include_inactive: bool = True) -> list[Participation]:
+def participations_query(cohort_id: int, include_inactive: bool = True) -> sa.Select:
+    """The cohort's places with their libraries, in a stable order (a select to paginate)."""
     query = (
         sa.select(Participation)
         .where(Participation.cohort_id == cohort_id)
@@ -50,7 +51,7 @@ def participations_in(cohort_id: int, include_inactive: bool = True) -> list[Par
     )
     if not include_inactive:
         query = query.where(Participation.active.is_(True))
-    return db.session.scalars(query).all()
+    return query
 
 
 def role_counts(cohort_ids: list[int] | None = None) -> dict[int, dict[str, int]]:

@@ -347,13 +347,22 @@ def add_partnership_milestones(partnership: Partnership) -> list[Milestone]:
     return made
 
 
-def milestones_of(participation_id: int) -> list[Milestone]:
-    return db.session.scalars(
+def milestones_of(participation_id: int, comments: bool = False) -> list[Milestone]:
+    return milestones_of_pilots([participation_id], comments)
+
+
+def milestones_of_pilots(participation_ids: list[int], comments: bool = False) -> list[Milestone]:
+    """The milestones of some pilots in timeline order, in one query (and one more for
+    their comments, if asked)."""
+    query = (
         sa.select(Milestone)
-        .where(Milestone.participation_id == participation_id)
+        .where(Milestone.participation_id.in_(participation_ids))
         .options(joinedload(Milestone.partnership).joinedload(Partnership.district))
         .order_by(Milestone.due_on, Milestone.position, Milestone.partnership_id)
-    ).all()
+    )
+    if comments:
+        query = query.options(selectinload(Milestone.comments))
+    return db.session.scalars(query).all()
 
 
 # Changing a milestone ---------------------------------------------------------------
@@ -464,5 +473,14 @@ class Timeline:
         return upcoming[:3]
 
 
-def timeline_of(participation: Participation, today: date) -> Timeline:
-    return Timeline(participation, milestones_of(participation.id), today)
+def timelines_of(participations: list[Participation], today: date) -> dict[int, Timeline]:
+    """{participation id: its timeline} for several pilots (a home page), one query."""
+    timelines = {p.id: Timeline(p, [], today) for p in participations}
+    if timelines:
+        for milestone in milestones_of_pilots(list(timelines)):
+            timelines[milestone.participation_id].milestones.append(milestone)
+    return timelines
+
+
+def timeline_of(participation: Participation, today: date, comments: bool = False) -> Timeline:
+    return Timeline(participation, milestones_of(participation.id, comments), today)

@@ -97,9 +97,14 @@ class TimelinePosition:
     outer_bound: int = OUTER_BOUND_MONTHS
 
 
-def library_timelines(library_id: int, today: date) -> list[TimelinePosition]:
+def library_timelines(
+    library_id: int, today: date, participations: list[Participation] | None = None
+) -> list[TimelinePosition]:
+    """Where the library is in each active cohort (pass its participations if loaded)."""
+    if participations is None:
+        participations = participations_of(library_id)
     return [
         TimelinePosition(p, months_between(p.start_date, today), p.target_months)
-        for p in participations_of(library_id)
+        for p in participations
         if p.active and p.cohort.active
     ]

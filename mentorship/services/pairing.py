@@ -45,8 +45,8 @@ def profile(library: Library) -> LibraryProfile:
     )
 
 
-def _participants(cohort_id: int, role: ParticipationRole) -> list[Participation]:
-    return db.session.scalars(
+def _participants_query(cohort_id: int, role: ParticipationRole) -> sa.Select:
+    return (
         sa.select(Participation)
         .where(
             Participation.cohort_id == cohort_id,
@@ -55,7 +55,11 @@ def _participants(cohort_id: int, role: ParticipationRole) -> list[Participation
         )
         .options(joinedload(Participation.library))
         .order_by(Participation.id)
-    ).all()
+    )
+
+
+def _participants(cohort_id: int, role: ParticipationRole) -> list[Participation]:
+    return db.session.scalars(_participants_query(cohort_id, role)).all()
 
 
 def open_pairings(cohort_id: int) -> list[Pairing]:
@@ -73,17 +77,17 @@ def open_pairings(cohort_id: int) -> list[Pairing]:
     ).all()
 
 
-def places_taken(cohort_id: int) -> dict[int, int]:
-    """{mentor participation id: open pairings}."""
-    return {
-        mentor_id: count
-        for mentor_id, count in db.session.execute(
-            sa.select(Pairing.mentor_participation_id, sa.func.count())
-            .join(Participation, Participation.id == Pairing.mentor_participation_id)
-            .where(Participation.cohort_id == cohort_id, Pairing.status.in_(OPEN_STATUSES))
-            .group_by(Pairing.mentor_participation_id)
-        )
-    }
+def places_taken(cohort_id: int, mentor_ids: list[int] | None = None) -> dict[int, int]:
+    """{mentor participation id: open pairings} (of some mentors only, if given)."""
+    query = (
+        sa.select(Pairing.mentor_participation_id, sa.func.count())
+        .join(Participation, Participation.id == Pairing.mentor_participation_id)
+        .where(Participation.cohort_id == cohort_id, Pairing.status.in_(OPEN_STATUSES))
+        .group_by(Pairing.mentor_participation_id)
+    )
+    if mentor_ids is not None:
+        query = query.where(Pairing.mentor_participation_id.in_(mentor_ids))
+    return dict(db.session.execute(query).all())
 
 
 @dataclass
@@ -226,9 +230,12 @@ def paired_library_ids(library_id: int) -> set[int]:
     return ids
 
 
-def people_to_tell(pairings: list[Pairing]) -> dict[int, list[User]]:
-    """{library id: its active people} for both sides of the pairings, in one query."""
+def people_to_tell(pairings: list[Pairing], also: int | None = None) -> dict[int, list[User]]:
+    """{library id: its active people} for both sides of the pairings (and the library
+    `also`, e.g. one's own), in one query."""
     library_ids = {p.pilot.library_id for p in pairings} | {p.mentor.library_id for p in pairings}
+    if also is not None:
+        library_ids.add(also)
     people: dict[int, list[User]] = {library_id: [] for library_id in library_ids}
     for user in people_of_libraries(library_ids):
         people[user.library_id].append(user)
@@ -253,19 +260,99 @@ def propose_instead(pilot: Participation, mentor: Participation, actor: User | N
     return propose(pilot, mentor, actor)
 
 
-def board(cohort_id: int) -> dict:
-    """The staff pairing page: pilots with their pairing, mentors with places used."""
-    pairings = open_pairings(cohort_id)
+@dataclass(frozen=True)
+class BoardCounts:
+    """The whole cohort at a glance, above the paged lists."""
+
+    pilots: int
+    active: int
+    proposed: int
+    mentors: int
+    places: int
+    places_used: int
+
+    @property
+    def unpaired(self) -> int:
+        return self.pilots - self.active - self.proposed
+
+
+def board_counts(cohort_id: int) -> BoardCounts:
+    """Pilots by pairing status and mentors' places, two grouped statements."""
+    pilots = db.session.execute(
+        sa.select(
+            sa.func.count(Participation.id),
+            sa.func.count(Pairing.id).filter(Pairing.status == PairingStatus.ACTIVE),
+            sa.func.count(Pairing.id).filter(Pairing.status == PairingStatus.PROPOSED),
+        )
+        .outerjoin(
+            Pairing,  # at most one open pairing per pilot (uq_pairings_open_pilot)
+            sa.and_(
+                Pairing.pilot_participation_id == Participation.id,
+                Pairing.status.in_(OPEN_STATUSES),
+            ),
+        )
+        .where(
+            Participation.cohort_id == cohort_id,
+            Participation.role == ParticipationRole.PILOT,
+            Participation.active.is_(True),
+        )
+    ).one()
+    mentor = sa.orm.aliased(Participation)
+    used = (
+        sa.select(sa.func.count(Pairing.id))
+        .join(mentor, mentor.id == Pairing.mentor_participation_id)
+        .where(mentor.cohort_id == cohort_id, Pairing.status.in_(OPEN_STATUSES))
+        .scalar_subquery()
+    )
+    mentors = db.session.execute(
+        sa.select(
+            sa.func.count(Participation.id),
+            sa.func.coalesce(sa.func.sum(Participation.mentor_capacity), 0),
+            used,
+        ).where(
+            Participation.cohort_id == cohort_id,
+            Participation.role == ParticipationRole.MENTOR,
+            Participation.active.is_(True),
+        )
+    ).one()
+    return BoardCounts(*pilots, *mentors)
+
+
+def board(cohort_id: int, page: int, mentors_page: int, per_page: int) -> dict:
+    """The staff pairing page: counts for the whole cohort, then one page of pilots with
+    their pairing and one page of mentors with places used (a fixed number of queries)."""
+    pilots = db.paginate(
+        _participants_query(cohort_id, ParticipationRole.PILOT),
+        page=page,
+        per_page=per_page,
+        error_out=False,
+    )
+    pairings = (
+        db.session.scalars(
+            sa.select(Pairing)
+            .where(
+                Pairing.pilot_participation_id.in_([p.id for p in pilots.items]),
+                Pairing.status.in_(OPEN_STATUSES),
+            )
+            .options(joinedload(Pairing.mentor).joinedload(Participation.library))
+        ).all()
+        if pilots.items
+        else []
+    )
     by_pilot = {p.pilot_participation_id: p for p in pairings}
-    taken = places_taken(cohort_id)
-    mentors = _participants(cohort_id, ParticipationRole.MENTOR)
+    mentors = db.paginate(
+        _participants_query(cohort_id, ParticipationRole.MENTOR),
+        page=mentors_page,
+        per_page=per_page,
+        error_out=False,
+    )
+    taken = places_taken(cohort_id, [m.id for m in mentors.items]) if mentors.items else {}
     return {
-        "pilots": [
-            (pilot, by_pilot.get(pilot.id))
-            for pilot in _participants(cohort_id, ParticipationRole.PILOT)
-        ],
-        "mentors": [(m, taken.get(m.id, 0)) for m in mentors],
-        "proposed_count": sum(p.status == PairingStatus.PROPOSED for p in pairings),
+        "counts": board_counts(cohort_id),
+        "pilot_page": pilots,
+        "pilots": [(pilot, by_pilot.get(pilot.id)) for pilot in pilots.items],
+        "mentor_page": mentors,
+        "mentors": [(m, taken.get(m.id, 0)) for m in mentors.items],
     }
 
 

@@ -154,9 +154,9 @@ class ExpiringAgreement:
         return self.days_left < 0
 
 
-def expiring_agreements(
+def expiring_query(
     today: date, library_ids: list[int] | None = None, days: int = EXPIRY_WINDOW_DAYS
-) -> list[ExpiringAgreement]:
+) -> sa.Select:
     """Agreements of active partnerships that expire within `days` (or already have)
     and have not been renewed by a later agreement of the same kind. Soonest first."""
     later = sa.orm.aliased(Agreement)
@@ -183,10 +183,26 @@ def expiring_agreements(
     )
     if library_ids is not None:
         query = query.where(Partnership.library_id.in_(library_ids))
-    return [
-        ExpiringAgreement(agreement, (agreement.expires_on - today).days)
-        for agreement in db.session.scalars(query)
-    ]
+    return query
+
+
+def expiring(agreements: list[Agreement], today: date) -> list[ExpiringAgreement]:
+    return [ExpiringAgreement(a, (a.expires_on - today).days) for a in agreements]
+
+
+def expiring_agreements(
+    today: date, library_ids: list[int] | None = None, days: int = EXPIRY_WINDOW_DAYS
+) -> list[ExpiringAgreement]:
+    """Every agreement of `expiring_query`, with its days left."""
+    return expiring(db.session.scalars(expiring_query(today, library_ids, days)).all(), today)
+
+
+def expired_count(today: date, days: int = EXPIRY_WINDOW_DAYS) -> int:
+    """How many of the agreements to renew have already expired (the whole list)."""
+    to_renew = expiring_query(today, days=days).subquery()
+    return db.session.scalar(
+        sa.select(sa.func.count()).select_from(to_renew).where(to_renew.c.expires_on < today)
+    )
 
 
 # The commitment letter ----------------------------------------------------------

@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
 from ..models import User
+from ..models.user import new_session_token
 from . import audit
 from .errors import Conflict
 
@@ -51,6 +52,10 @@ def set_active(obj: Any, active: bool, actor: User | None) -> None:
     if obj.active == active:
         return
     obj.active = active
+    if not active and isinstance(obj, User):
+        # A deactivated person's sessions, remember-me cookies and set-password links end
+        # for good: reactivating them later does not revive a browser left signed in.
+        obj.session_token = new_session_token()
     audit.record(
         actor, "reactivate" if active else "deactivate", obj, {"active": [not active, active]}
     )

@@ -1,7 +1,7 @@
 """Which pilots are on track, need attention or are at risk, with the reasons in words.
 
-The whole list comes from a fixed handful of set-based queries (pilots, late steps,
-open steps, last activity, check-ins), never one query per pilot. Thresholds are settings.
+The whole list comes from four set-based queries (pilots with their last activity, late steps,
+open steps, check-ins), never one query per pilot. Thresholds are settings.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 
 import sqlalchemy as sa
-from sqlalchemy.orm import joinedload
 
 from ..extensions import db
 from ..models import (
     CLOSED_STATUSES,
     AuditEvent,
+    CheckIn,
     Cohort,
     Library,
     Milestone,
@@ -29,7 +29,6 @@ from ..models import (
     SchoolDistrict,
 )
 from ..models.cohort import OUTER_BOUND_MONTHS
-from .checkins import last_check_in_dates
 from .months import months_between
 
 
@@ -86,27 +85,42 @@ def assess_pilots(
     settings: RiskSettings = RiskSettings(),
     cohort_id: int | None = None,
     cooperative_system: str | None = None,
+    participation_ids: list[int] | None = None,
 ) -> list[PilotRisk]:
-    """Every active pilot of an active cohort, most worrying first."""
-    query = (
-        sa.select(Participation)
+    """Every active pilot of an active cohort and active library (or only those of
+    `participation_ids`, e.g. one page of the list), most worrying first, then by name.
+
+    The other queries take the pilots as a subquery, never a list of thousands of ids."""
+    in_view = sa.and_(
+        Participation.role == ParticipationRole.PILOT,
+        Participation.active.is_(True),
+        Cohort.active.is_(True),
+        Library.active.is_(True),
+        *([Participation.cohort_id == cohort_id] if cohort_id else []),
+        *([Library.cooperative_system == cooperative_system] if cooperative_system else []),
+        *([Participation.id.in_(participation_ids)] if participation_ids is not None else []),
+    )
+    pilot_ids = (
+        sa.select(Participation.id).join(Participation.cohort).join(Participation.library)
+    ).where(in_view)
+    # One index probe per pilot (audit_events (library_id, at)), not a scan of the log.
+    last_activity = (
+        sa.select(sa.func.max(AuditEvent.at))
+        .where(AuditEvent.library_id == Participation.library_id)
+        .scalar_subquery()
+    )
+    rows = db.session.execute(
+        sa.select(Participation, last_activity)
         .join(Participation.cohort)
         .join(Participation.library)
-        .where(
-            Participation.role == ParticipationRole.PILOT,
-            Participation.active.is_(True),
-            Cohort.active.is_(True),
+        .where(in_view)
+        .options(
+            sa.orm.contains_eager(Participation.library),
+            sa.orm.contains_eager(Participation.cohort),
         )
-        .options(joinedload(Participation.library), joinedload(Participation.cohort))
-    )
-    if cohort_id:
-        query = query.where(Participation.cohort_id == cohort_id)
-    if cooperative_system:
-        query = query.where(Library.cooperative_system == cooperative_system)
-    pilots = db.session.scalars(query).all()
-    if not pilots:
+    ).all()
+    if not rows:
         return []
-    ids = [p.id for p in pilots]
 
     late = defaultdict(list)
     for participation_id, title, district, due_on in db.session.execute(
@@ -119,7 +133,7 @@ def assess_pilots(
         .outerjoin(Milestone.partnership)
         .outerjoin(Partnership.district)
         .where(
-            Milestone.participation_id.in_(ids),
+            Milestone.participation_id.in_(pilot_ids),
             Milestone.status.not_in(CLOSED_STATUSES),
             Milestone.due_on < today,
         )
@@ -131,32 +145,41 @@ def assess_pilots(
     open_steps = dict(
         db.session.execute(
             sa.select(Milestone.participation_id, sa.func.count())
-            .where(Milestone.participation_id.in_(ids), Milestone.status.not_in(CLOSED_STATUSES))
+            .where(
+                Milestone.participation_id.in_(pilot_ids),
+                Milestone.status.not_in(CLOSED_STATUSES),
+            )
             .group_by(Milestone.participation_id)
         ).all()
     )
-    last_activity = dict(
-        db.session.execute(
-            sa.select(AuditEvent.library_id, sa.func.max(AuditEvent.at))
-            .where(AuditEvent.library_id.in_({p.library_id for p in pilots}))
-            .group_by(AuditEvent.library_id)
-        ).all()
-    )
-
-    meetings = _check_in_dates(ids)
+    meetings = _check_in_dates(pilot_ids)
 
     assessed = []
-    for pilot in pilots:
-        risk = PilotRisk(
-            pilot, months_between(pilot.start_date, today), open_steps.get(pilot.id, 0)
+    for pilot, last in rows:
+        pilot_late = late.get(pilot.id, [])
+        assessed.append(
+            assess(
+                pilot,
+                PilotFacts(
+                    open_steps=open_steps.get(pilot.id, 0),
+                    oldest_late=pilot_late[0] if pilot_late else None,
+                    late_steps=len(pilot_late),
+                    last_activity=last,
+                    meetings=meetings.get(pilot.id),
+                ),
+                today,
+                settings,
+            )
         )
-        _late_steps(risk, late.get(pilot.id, []), settings)
-        _quiet(risk, last_activity.get(pilot.library_id), today, settings)
-        _check_ins(risk, meetings.get(pilot.id), today, settings)
-        _near_the_end(risk, settings)
-        assessed.append(risk)
-    assessed.sort(key=lambda r: (-r.level, -len(r.reasons), r.participation.library.name.lower()))
+    assessed.sort(
+        key=lambda r: risk_order(r.level, r.participation.library.name, r.participation.id)
+    )
     return assessed
+
+
+def risk_order(level: RiskLevel, library_name: str, participation_id: int) -> tuple:
+    """The list's order: most worrying first, then by library name (so staff can find one)."""
+    return (-level, library_name.lower(), participation_id)
 
 
 def level_counts(assessed: list[PilotRisk]) -> dict[RiskLevel, int]:
@@ -167,15 +190,34 @@ def level_counts(assessed: list[PilotRisk]) -> dict[RiskLevel, int]:
     return counts
 
 
-def _late_steps(risk: PilotRisk, late: list[tuple[str, int]], settings: RiskSettings) -> None:
-    if not late:
+@dataclass(frozen=True)
+class PilotFacts:
+    """What the rules look at for one pilot; the at-risk list and the rollup gather them."""
+
+    open_steps: int
+    oldest_late: tuple[str, int] | None  # (step, days late) of the oldest late step
+    late_steps: int
+    last_activity: datetime | None
+    meetings: Meetings | None  # None: no active pairing
+
+
+def assess(pilot, facts: PilotFacts, today: date, settings: RiskSettings) -> PilotRisk:
+    """Apply every rule to one pilot. `pilot` has start_date and target_months."""
+    risk = PilotRisk(pilot, months_between(pilot.start_date, today), facts.open_steps)
+    _late_steps(risk, facts.oldest_late, facts.late_steps, settings)
+    _quiet(risk, facts.last_activity, today, settings)
+    _check_ins(risk, facts.meetings, today, settings)
+    _near_the_end(risk, settings)
+    return risk
+
+
+def _late_steps(
+    risk: PilotRisk, oldest: tuple[str, int] | None, count: int, settings: RiskSettings
+) -> None:
+    if oldest is None:
         return
-    title, days = late[0]  # the oldest
-    more = (
-        f" (and {len(late) - 1} more step{'s' if len(late) > 2 else ''} late)"
-        if len(late) > 1
-        else ""
-    )
+    title, days = oldest
+    more = f" (and {count - 1} more step{'s' if count > 2 else ''} late)" if count > 1 else ""
     level = RiskLevel.AT_RISK if days >= settings.late_risk_days else RiskLevel.NEEDS_ATTENTION
     risk.flag(level, f"{title}: {_days(days)} late{more}")
 
@@ -204,7 +246,7 @@ def _near_the_end(risk: PilotRisk, settings: RiskSettings) -> None:
 
 
 @dataclass(frozen=True)
-class _Meetings:
+class Meetings:
     """A pilot's active pairing, as far as check-ins go."""
 
     started_on: date | None
@@ -212,25 +254,30 @@ class _Meetings:
     last_on: date | None
 
 
-def _check_in_dates(participation_ids: list[int]) -> dict[int, _Meetings]:
-    """{pilot participation id: its active pairing's dates}: two queries for all pilots."""
+def _check_in_dates(participation_ids) -> dict[int, Meetings]:
+    """{pilot participation id: its active pairing's dates}, one query for all pilots
+    (`participation_ids`: a list or a select of ids)."""
+    last = (
+        sa.select(sa.func.max(CheckIn.held_on))
+        .where(CheckIn.pairing_id == Pairing.id)
+        .scalar_subquery()
+    )
     pairings = db.session.execute(
         sa.select(
-            Pairing.id, Pairing.pilot_participation_id, Pairing.start_date, Pairing.next_checkin_on
+            Pairing.pilot_participation_id, Pairing.start_date, Pairing.next_checkin_on, last
         ).where(
             Pairing.pilot_participation_id.in_(participation_ids),
             Pairing.status == PairingStatus.ACTIVE,
         )
     ).all()
-    last = last_check_in_dates(row.id for row in pairings)
     return {
-        row.pilot_participation_id: _Meetings(row.start_date, row.next_checkin_on, last.get(row.id))
-        for row in pairings
+        pilot_id: Meetings(start, next_on, last_on)
+        for pilot_id, start, next_on, last_on in pairings
     }
 
 
 def _check_ins(
-    risk: PilotRisk, meetings: _Meetings | None, today: date, settings: RiskSettings
+    risk: PilotRisk, meetings: Meetings | None, today: date, settings: RiskSettings
 ) -> None:
     if meetings is None:  # no active pairing: nobody to meet
         return

@@ -1,9 +1,9 @@
-import sqlalchemy as sa
 from flask import current_app, render_template, request
 
-from ...access import LIST, require
+from ...access import LIST, require, valid_id
 from ...extensions import db
 from ...models import AuditEvent, Library
+from ...services import audit
 from ...tables import Column, csv_response
 from . import bp
 
@@ -26,23 +26,23 @@ COLUMNS = [
 @bp.get("/")
 @require(LIST, AuditEvent)
 def index():
-    query = (
-        sa.select(AuditEvent)
-        .options(sa.orm.joinedload(AuditEvent.actor))
-        .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-    )
     kind = request.args.get("type", "")
-    if kind:
-        query = query.where(AuditEvent.object_type == kind)
-    library = db.session.get(Library, request.args.get("library", 0, type=int))
-    if library:  # one library's activity log
-        query = query.where(AuditEvent.library_id == library.id)
+    library_id = valid_id(request.args.get("library", type=int))
+    library = db.session.get(Library, library_id) if library_id else None
+    query = audit.log_query(kind, library.id if library else None)
     if request.args.get("format") == "csv":
-        return csv_response("audit-log", COLUMNS, db.session.scalars(query))
-    page = db.paginate(query, per_page=current_app.config["PER_PAGE"] * 2, error_out=False)
-    kinds = db.session.scalars(
-        sa.select(AuditEvent.object_type).distinct().order_by(AuditEvent.object_type)
-    ).all()
+        return csv_response("audit-log", COLUMNS, query)  # streamed, every row
+    page = audit.log_page(
+        query,
+        current_app.config["PER_PAGE"] * 2,
+        older_than=valid_id(request.args.get("older_than", type=int)),
+        newer_than=valid_id(request.args.get("newer_than", type=int)),
+    )
     return render_template(
-        "audit/index.html", page=page, columns=COLUMNS, kinds=kinds, kind=kind, library=library
+        "audit/index.html",
+        page=page,
+        columns=COLUMNS,
+        kinds=audit.kinds(),
+        kind=kind,
+        library=library,
     )

@@ -1,3 +1,5 @@
+import hashlib
+import hmac
 from urllib.parse import urlsplit
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -8,7 +10,7 @@ from ...services import auth as auth_service
 from ...services.errors import ValidationError
 from . import bp
 from .forms import ForgotPasswordForm, LoginForm, SetPasswordForm
-from .links import send_password_link
+from .links import send_reset_link_after
 
 
 def _safe_next(target: str | None) -> str:
@@ -29,8 +31,29 @@ def _login_limit() -> str:
     return current_app.config["LOGIN_RATE_LIMIT"]
 
 
+def _account_limit() -> str:
+    return current_app.config["LOGIN_ACCOUNT_RATE_LIMIT"]
+
+
+def _account_key() -> str:
+    """The account a sign-in or reset is for, whatever address it comes from.
+
+    Keyed by a digest of the normalised email, so the shared store (Redis) never holds
+    an address, and unknown emails are counted just like known ones."""
+    email = auth_service.normalise_email(request.form.get("email", ""))
+    secret = current_app.config["SECRET_KEY"].encode()
+    return "account:" + hmac.new(secret, email.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+# Per address (one host trying many accounts) and per account (many hosts, one account).
+# Each endpoint counts apart: being locked out of sign-in still lets a person ask for a link.
+per_address = limiter.limit(_login_limit, methods=["POST"])
+per_account = limiter.limit(_account_limit, key_func=_account_key, methods=["POST"])
+
+
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@per_address
+@per_account
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("home.index"))
@@ -53,19 +76,21 @@ def logout():
 
 
 @bp.route("/forgot-password", methods=["GET", "POST"])
-@limiter.limit(_login_limit, methods=["POST"])
+@per_address
+@per_account
 def forgot_password():
     form = ForgotPasswordForm()
     if form.validate_on_submit():
         user = auth_service.find_user_by_email(form.email.data)
-        if user and user.active:
-            send_password_link(user, invitation=False)
-        # The same answer either way, so the page reveals no accounts.
+        # The same answer, in the same time, either way: the page reveals no accounts.
         flash(
             "If an account uses that address, a link to set a new password is on its way.",
             "success",
         )
-        return redirect(url_for("auth.login"))
+        response = redirect(url_for("auth.login"))
+        if user and user.active:
+            send_reset_link_after(response, user.id)
+        return response
     return render_template("auth/forgot_password.html", form=form)
 
 

@@ -234,6 +234,10 @@ def withdraw(case_study_id: int):
 
 
 def _reasoned(case_study, transition, form, run, key):
+    if case_study.status not in transition.from_states:
+        # A stale page (another tab, another staff member): the form is no longer shown,
+        # so an error beside it would be invisible. The service's refusal is flashed.
+        return _transition(case_study, transition, run)
     if not form.validate_on_submit():
         return _show_page(case_study, 400, **{key: form})
     return _transition(case_study, transition, run, form, key)
@@ -297,6 +301,9 @@ def edit_comment(comment_id: int):
 @require(MODERATE, CaseStudyComment)
 def hide_comment(comment_id: int):
     comment = _comment_or_404(comment_id, MODERATE)
+    if comment.hidden:  # a stale page: its form is gone, so say so rather than show errors
+        flash("This comment is already hidden.", "info")
+        return redirect(_url(comment.case_study, _anchor=f"c{comment.id}"))
     form = HideForm(prefix=f"hide{comment.id}")
     if form.validate_on_submit() and commit_or_show(
         form, lambda: service.hide_comment(comment, form.reason.data, current_user)

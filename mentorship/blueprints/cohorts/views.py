@@ -1,7 +1,8 @@
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 from flask_login import current_user
 
 from ...access import CREATE, DEACTIVATE, EDIT, get_or_404, require
+from ...extensions import db
 from ...models import Cohort, Participation
 from ...services import cohorts as cohort_service
 from ...tables import Column, csv_response
@@ -30,9 +31,14 @@ PARTICIPATION_COLUMNS = [
 
 
 def cohort_detail(cohort: Cohort) -> dict:
-    participations = cohort_service.participations_in(cohort.id)
+    """The counts cover the whole cohort; the table shows one page of its libraries."""
+    page = db.paginate(
+        cohort_service.participations_query(cohort.id),
+        per_page=current_app.config["PER_PAGE"],
+        error_out=False,
+    )
     counts = cohort_service.role_counts([cohort.id]).get(cohort.id, {})
-    return {"participations": participations, "columns": PARTICIPATION_COLUMNS, "counts": counts}
+    return {"page": page, "columns": PARTICIPATION_COLUMNS, "counts": counts}
 
 
 pages = RecordPages(
@@ -58,8 +64,8 @@ pages.register(bp)
 @require(EDIT, Cohort)
 def participations_csv(object_id: int):
     cohort = get_or_404(Cohort, object_id, EDIT)
-    rows = cohort_service.participations_in(cohort.id)
-    return csv_response(f"cohort-{cohort.id}-libraries", PARTICIPATION_COLUMNS[:-1], rows)
+    query = cohort_service.participations_query(cohort.id)
+    return csv_response(f"cohort-{cohort.id}-libraries", PARTICIPATION_COLUMNS[:-1], query)
 
 
 @bp.route("/<int:object_id>/libraries/new", methods=["GET", "POST"])

@@ -5,7 +5,7 @@ from ...models import ParticipationRole, Role
 from ...services import checkins, milestones, overview, partnerships
 from ...services import pairing as pairing_service
 from ...services.audit import recent_activity
-from ...services.libraries import participations_of, people_of
+from ...services.libraries import participations_of
 from ...tables import Column
 from ...templating import local_today
 from . import bp
@@ -44,26 +44,28 @@ def index():
             columns=STATE_COHORT_COLUMNS,
             by_system=overview.libraries_by_system(),
         )
-    pairings = pairing_service.active_pairings_of_library(current_user.library_id)
+    library_id = current_user.library_id
+    pairings = pairing_service.active_pairings_of_library(library_id)
     today = local_today()
-    own_pilots = [
-        p
-        for p in participations_of(current_user.library_id)
-        if p.active and p.role == ParticipationRole.PILOT
-    ]
-    mentees = [p.pilot for p in pairings if p.pilot.library_id != current_user.library_id]
+    participations = participations_of(library_id)
+    own_pilots = [p for p in participations if p.active and p.role == ParticipationRole.PILOT]
+    mentees = [p.pilot for p in pairings if p.pilot.library_id != library_id]
+    timelines = milestones.timelines_of(own_pilots + mentees, today)  # one query for all
+    people = pairing_service.people_to_tell(pairings, also=library_id)
     return render_template(
         "home/library.html",
         library=current_user.library,
         pairings=pairings,
         next_check_ins={p.id: checkins.next_check_in(p, today) for p in pairings},
-        people_by_library=pairing_service.people_to_tell(pairings),
-        timelines=overview.library_timelines(current_user.library_id, today),
-        pilot_timelines={p.id: milestones.timeline_of(p, today) for p in own_pilots},
-        mentee_timelines=[milestones.timeline_of(p, today) for p in mentees],
-        activity=recent_activity(current_user.library_id),
-        colleagues=[p for p in people_of(current_user.library_id) if p.id != current_user.id],
-        partnerships=partnerships.partnerships_of(current_user.library_id),
+        people_by_library=people,
+        timelines=overview.library_timelines(library_id, today, participations),
+        pilot_timelines={p.id: timelines[p.id] for p in own_pilots},
+        mentee_timelines=[timelines[p.id] for p in mentees],
+        activity=recent_activity(library_id),
+        colleagues=sorted(
+            (p for p in people[library_id] if p.id != current_user.id), key=lambda p: p.name
+        ),
+        partnerships=partnerships.partnerships_of(library_id),
         stage_count=len(partnerships.stages()),
-        expiring=partnerships.expiring_agreements(local_today(), [current_user.library_id]),
+        expiring=partnerships.expiring_agreements(today, [library_id]),
     )

@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import HiddenField, SelectField
-from wtforms.validators import AnyOf, ValidationError
+from wtforms.validators import AnyOf, InputRequired, ValidationError
 
 from ...services.errors import DomainError
 from ...services.importing import KINDS, MAX_BYTES, TOO_LARGE, read_csv_text
@@ -38,4 +38,4 @@ class ConfirmForm(FlaskForm):
     """Carries the previewed file back; the server plans it again from scratch."""
 
     kind = HiddenField(validators=[AnyOf(list(KINDS))])
-    text = HiddenField()
+    text = HiddenField(validators=[InputRequired()])  # missing: a tampered form, not a file

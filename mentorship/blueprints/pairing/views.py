@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ... import mail
@@ -32,7 +32,13 @@ def _run(action, success: str, next_url: str):
 @require(EDIT, Pairing)
 def board(cohort_id: int):
     cohort = get_or_404(Cohort, cohort_id, EDIT)
-    return render_template("pairing/board.html", cohort=cohort, **pairing_service.board(cohort.id))
+    board = pairing_service.board(
+        cohort.id,
+        page=request.args.get("page", 1, type=int),
+        mentors_page=request.args.get("mentors_page", 1, type=int),
+        per_page=current_app.config["PER_PAGE"],
+    )
+    return render_template("pairing/board.html", cohort=cohort, **board)
 
 
 @bp.post("/cohorts/<int:cohort_id>/propose-all")

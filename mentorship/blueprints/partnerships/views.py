@@ -1,4 +1,4 @@
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from ...access import CREATE, DEACTIVATE, EDIT, LIST, VIEW, get_or_404, may, require
@@ -257,12 +257,18 @@ def edit_agreement(agreement_id: int):
 @bp.get("/agreements/expiring")
 @require(LIST, Agreement)
 def expiring():
-    rows = service.expiring_agreements(local_today())
+    today = local_today()
     if request.args.get("format") == "csv":
+        rows = service.expiring_agreements(today)
         return csv_response("agreements-expiring", EXPIRING_COLUMNS, rows)
+    page = db.paginate(
+        service.expiring_query(today), per_page=current_app.config["PER_PAGE"], error_out=False
+    )
     return render_template(
         "partnerships/expiring.html",
-        rows=rows,
+        page=page,
+        rows=service.expiring(page.items, today),
+        expired=service.expired_count(today),
         columns=EXPIRING_COLUMNS,
         days=service.EXPIRY_WINDOW_DAYS,
     )

@@ -1,7 +1,7 @@
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ...access import COMMENT, EDIT, LIST, VIEW, get_or_404, may, require
+from ...access import COMMENT, EDIT, LIST, VIEW, get_or_404, may, require, valid_id
 from ...extensions import db
 from ...models import (
     Cohort,
@@ -12,9 +12,10 @@ from ...models import (
     TemplateStep,
 )
 from ...models.library import COOPERATIVE_SYSTEMS
+from ...services import at_risk as at_risk_service
 from ...services import milestones as service
-from ...services.risk import RiskSettings, assess_pilots, level_counts
-from ...tables import Column, csv_response
+from ...services.risk import RiskLevel, RiskSettings
+from ...tables import Column, csv_response, paginate_list
 from ...templating import local_today
 from ..records import commit_or_show, recent_changes
 from . import bp
@@ -51,7 +52,7 @@ def timeline(participation_id: int):
     today = local_today()
     return render_template(
         "timeline/timeline.html",
-        timeline=service.timeline_of(participation, today),
+        timeline=service.timeline_of(participation, today, comments=True),
         today=today,
         may_edit=may(current_user, EDIT, Milestone(participation=participation)),
     )
@@ -149,26 +150,33 @@ def comment(milestone_id: int):
 @bp.get("/at-risk")
 @require(LIST, Milestone)
 def at_risk():
-    cohort_id = request.args.get("cohort", type=int)
-    system = request.args.get("system", "")
-    rows = assess_pilots(
-        local_today(),
-        RiskSettings.from_config(current_app.config),
-        cohort_id=cohort_id,
-        cooperative_system=system or None,
+    levels = {level.name.lower(): level for level in RiskLevel}
+    chosen = at_risk_service.AtRiskFilter(
+        cohort_id=valid_id(request.args.get("cohort", type=int)),
+        system=request.args.get("system", "") or None,
+        level=levels.get(request.args.get("level", "")),
     )
+    today, settings = local_today(), RiskSettings.from_config(current_app.config)
     if request.args.get("format") == "csv":
+        rows = at_risk_service.every_row(chosen, today, settings)
         return csv_response("pilots-at-risk", RISK_COLUMNS, rows)
+    ranked = at_risk_service.ranked_pilots(
+        chosen, today, settings, current_app.config["ROLLUP_CACHE_SECONDS"]
+    )
+    page = paginate_list(
+        at_risk_service.of_level(ranked, chosen.level), current_app.config["PER_PAGE"]
+    )
     cohorts = db.session.scalars(db.select(Cohort).order_by(Cohort.start_date.desc())).all()
     return render_template(
         "timeline/at_risk.html",
-        rows=rows,
-        counts=level_counts(rows),
+        page=page,
+        rows=at_risk_service.explain(page.items, today, settings),
+        counts=at_risk_service.level_counts(ranked),
         columns=RISK_COLUMNS,
         cohorts=cohorts,
         systems=COOPERATIVE_SYSTEMS,
-        cohort_id=cohort_id,
-        system=system,
+        chosen=chosen,
+        levels=levels,
     )
 
 

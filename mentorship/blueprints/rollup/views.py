@@ -1,0 +1,404 @@
+"""The statewide rollup for state officials and staff: figures, drill-downs, CSV, annual report.
+
+State officials see aggregates and library-level figures only: no notes, comments,
+check-ins or people's contact details (the library's public contact is shown).
+"""
+
+from __future__ import annotations
+
+from flask import abort, current_app, render_template, request, url_for
+from flask_login import current_user
+from markupsafe import Markup
+
+from ...access import FIGURES, LIST, get_or_404, require
+from ...extensions import db
+from ...models import Cohort, Library
+from ...services import rollup as service
+from ...services.county_map import build_county_map
+from ...services.risk import RiskSettings
+from ...tables import Column, csv_response
+from ...templating import local_today
+from . import bp
+
+
+def percent(ratio: float | None) -> float | None:
+    return None if ratio is None else round(100 * ratio, 1)
+
+
+def _rollup_url(**args) -> str:
+    return url_for("rollup.index", **{key: value for key, value in args.items() if value})
+
+
+def _coverage_columns(label: str, link=None) -> list[Column]:
+    return [
+        Column(label, lambda c: c.key, link=link),
+        Column("Partnerships", lambda c: c.partnerships, numeric=True),
+        Column("Reporting figures", lambda c: c.reporting, numeric=True),
+        Column("Students enrolled", lambda c: c.enrolled, numeric=True),
+        Column("Cards issued", lambda c: c.cards, numeric=True),
+        Column("Coverage %", lambda c: percent(c.coverage), numeric=True),
+    ]
+
+
+def _tables(figures: service.RollupFigures, cohort_ids: dict[str, int]) -> dict[str, tuple]:
+    """Every table of the rollup page: name → (caption, columns, rows). Page and CSV share it."""
+    args = figures.filter.args()
+
+    def drill(**change):
+        return lambda row: _rollup_url(**{**args, **{k: v(row) for k, v in change.items()}})
+
+    coverage = figures.coverage
+    return {
+        "cohorts": (
+            "Libraries per cohort and role",
+            [
+                Column("Cohort", lambda c: c.cohort, link=drill(cohort=lambda c: c.cohort_id)),
+                Column("Pilots", lambda c: c.pilots, numeric=True),
+                Column("Mentors", lambda c: c.mentors, numeric=True),
+                Column("Sustaining", lambda c: c.sustaining, numeric=True),
+                Column("Libraries", lambda c: c.libraries, numeric=True),
+            ],
+            figures.cohorts,
+        ),
+        "timeline": (
+            "Pilots by time on the timeline",
+            [Column("Stage", lambda r: r[0]), Column("Pilots", lambda r: r[1], numeric=True)],
+            figures.timeline,
+        ),
+        "risk": (
+            "Pilots by status",
+            [
+                Column("Status", lambda r: r[0].label),
+                Column("Pilots", lambda r: r[1], numeric=True),
+            ],
+            figures.risk,
+        ),
+        "stages": (
+            "School-district partnerships by stage",
+            [
+                Column("Stage", lambda s: f"{s.position}. {s.stage}"),
+                Column("Partnerships", lambda s: s.partnerships, numeric=True),
+            ],
+            figures.stages,
+        ),
+        "counties": (
+            "Figures by county",
+            [
+                Column("County", lambda c: c.county, link=drill(county=lambda c: c.county)),
+                Column("Pilot libraries", lambda c: c.pilots, numeric=True),
+                Column("Mentor libraries", lambda c: c.mentors, numeric=True),
+                Column("Partnerships", lambda c: c.partnerships, numeric=True),
+                Column("Students enrolled", lambda c: c.enrolled, numeric=True),
+                Column("Cards issued", lambda c: c.cards, numeric=True),
+                Column("Coverage %", lambda c: percent(c.coverage), numeric=True),
+            ],
+            figures.counties,
+        ),
+        "coverage-cohort": (
+            "Students and cards by cohort",
+            _coverage_columns("Cohort", drill(cohort=lambda c: cohort_ids.get(c.key))),
+            coverage["cohort"],
+        ),
+        "coverage-system": (
+            "Students and cards by cooperative system",
+            _coverage_columns("Cooperative system", drill(system=lambda c: c.key)),
+            coverage["system"],
+        ),
+        "coverage-card_model": (
+            "Students and cards by card model",
+            _coverage_columns("Card model"),
+            coverage["card_model"],
+        ),
+        "coverage-enrolment": (
+            "Students and cards by enrolment",
+            _coverage_columns("Enrolment"),
+            coverage["enrolment"],
+        ),
+        "quarters": (
+            "Cards issued per quarter",
+            [
+                Column("Quarter", lambda q: q.label),
+                Column("Cards issued", lambda q: q.cards, numeric=True),
+                Column("Cards to date", lambda q: q.cards_to_date, numeric=True),
+            ],
+            figures.quarters,
+        ),
+    }
+
+
+def _filter_and_cohorts():
+    """The filter from the URL (unknown values dropped, with a message) and the cohorts."""
+    today = local_today()
+    cohorts = db.session.execute(
+        db.select(Cohort.id, Cohort.name)
+        .where(Cohort.active.is_(True))
+        .order_by(Cohort.start_date.desc())
+    ).all()
+    chosen, problems = service.parse_filter(request.args, {c.id for c in cohorts}, today)
+    return chosen, cohorts, problems, today
+
+
+def _figures(chosen: service.RollupFilter, today) -> service.RollupFigures:
+    return service.rollup(
+        chosen,
+        today,
+        RiskSettings.from_config(current_app.config),
+        current_app.config["ROLLUP_CACHE_SECONDS"],
+    )
+
+
+def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
+    figures = _figures(chosen, today)
+    county_map = build_county_map(
+        {c.county: c.coverage for c in figures.counties},
+        [
+            (c.county, role, f"{n} {role} librar{'y' if n == 1 else 'ies'}")
+            for c in figures.counties
+            for role, n in (("pilot", c.pilots), ("mentor", c.mentors))
+            if n
+        ],
+        marker_title="{county} County: {name}",
+    )
+    charts = {
+        "cohorts": [(c.cohort, c.libraries) for c in figures.cohorts],
+        "risk": [(level.label, n) for level, n in figures.risk],
+        "stages": [(s.stage, s.partnerships) for s in figures.stages],
+        "quarters": [(q.label, q.cards) for q in figures.quarters[-12:]],
+    }
+    return render_template(
+        "rollup/_figures.html",
+        figures=figures,
+        tables=_tables(figures, {name: cohort_id for cohort_id, name in cohorts}),
+        charts=charts,
+        county_map=county_map,
+    )
+
+
+@bp.get("/")
+@require(LIST, service.Rollup)
+def index():
+    chosen, cohorts, problems, today = _filter_and_cohorts()
+    seconds = current_app.config["ROLLUP_CACHE_SECONDS"]
+    # The figures' HTML is the same for everyone with this role and filter: draw it once.
+    key = ("html", chosen, today, current_user.role)
+    figures_html = (
+        service.cache.get(key, seconds, lambda: _render_figures(chosen, cohorts, today))
+        if seconds > 0
+        else _render_figures(chosen, cohorts, today)
+    )
+    return render_template(
+        "rollup/index.html",
+        filter=chosen,
+        figures_html=Markup(figures_html),
+        cohorts=cohorts,
+        problems=problems,
+        years=service.school_years(today),
+        counties=service.CALIFORNIA_COUNTIES,
+        systems=service.COOPERATIVE_SYSTEMS,
+    )
+
+
+@bp.get("/<name>.csv")
+@require(LIST, service.Rollup)
+def table_csv(name: str):
+    chosen, cohorts, _, today = _filter_and_cohorts()
+    tables = _tables(_figures(chosen, today), {title: cohort_id for cohort_id, title in cohorts})
+    if name not in tables:
+        abort(404)
+    _, columns, rows = tables[name]
+    return csv_response(f"rollup-{name}", columns, rows)
+
+
+# Drill-down: libraries in view, and one library ------------------------------------------
+
+LIBRARY_COLUMNS = [
+    Column(
+        "Library",
+        lambda r: r.name,
+        link=lambda r: url_for("rollup.library", library_id=r.library_id, **request.args),
+    ),
+    Column("County", lambda r: r.county),
+    Column("Cooperative system", lambda r: r.system),
+    Column("Places in cohorts", lambda r: r.roles),
+    Column("Month (pilot)", lambda r: r.pilot.months if r.pilot else None, numeric=True),
+    Column(
+        "Steps done (pilot)",
+        lambda r: f"{r.pilot.steps_done} of {r.pilot.steps_applicable}" if r.pilot else None,
+    ),
+    Column("Status (pilot)", lambda r: r.pilot.level.label if r.pilot else None),
+    Column("Partnerships", lambda r: r.partnerships, numeric=True),
+    Column("Students enrolled", lambda r: r.enrolled, numeric=True),
+    Column("Cards issued", lambda r: r.cards, numeric=True),
+    Column("Coverage %", lambda r: percent(r.coverage), numeric=True),
+]
+
+
+@bp.get("/libraries")
+@require(LIST, service.Rollup)
+def libraries():
+    today = local_today()
+    cohorts = {c.id: c.name for c in db.session.scalars(db.select(Cohort))}
+    chosen, problems = service.parse_filter(request.args, set(cohorts), today)
+    settings = RiskSettings.from_config(current_app.config)
+    query = service.libraries_in_view(chosen)
+    if request.args.get("format") == "csv":
+        rows = service.library_figures(db.session.scalars(query).all(), chosen, today, settings)
+        return csv_response("rollup-libraries", LIBRARY_COLUMNS, rows)
+    page = db.paginate(query, per_page=50, error_out=False)
+    return render_template(
+        "rollup/libraries.html",
+        filter=chosen,
+        cohort_name=cohorts.get(chosen.cohort_id),
+        problems=problems,
+        page=page,
+        rows=service.library_figures(page.items, chosen, today, settings),
+        columns=LIBRARY_COLUMNS,
+    )
+
+
+PARTNER_COLUMNS = [
+    Column("School district", lambda p: p.district),
+    Column("CDS code", lambda p: p.cds_code),
+    Column("Stage", lambda p: f"{p.stage_position}. {p.stage}"),
+    Column("Card model", lambda p: p.card_model),
+    Column("Enrolment", lambda p: p.enrolment),
+    Column("Fine-free", lambda p: "not decided" if p.fine_free is None else p.fine_free),
+    Column("Students enrolled", lambda p: p.enrolled, numeric=True),
+    Column("Cards issued", lambda p: p.cards, numeric=True),
+    Column("Coverage %", lambda p: percent(p.coverage), numeric=True),
+]
+FIGURE_COLUMNS = [
+    Column("School district", lambda r: r.district),
+    Column("Period from", lambda r: r.period_start),
+    Column("Period to", lambda r: r.period_end),
+    Column("Students enrolled", lambda r: r.students_enrolled, numeric=True),
+    Column("Physical cards", lambda r: r.physical_cards, numeric=True),
+    Column("Digital cards", lambda r: r.digital_cards, numeric=True),
+    Column("Students using cards", lambda r: r.students_using_cards, numeric=True),
+]
+PILOT_COLUMNS = [
+    Column("Cohort", lambda p: p.cohort),
+    Column("Month", lambda p: p.status.months, numeric=True),
+    Column("Target (months)", lambda p: p.status.target_months, numeric=True),
+    Column("Steps done", lambda p: f"{p.status.steps_done} of {p.status.steps_applicable}"),
+    Column("Steps late", lambda p: p.status.late_steps, numeric=True),
+    Column("Status", lambda p: p.status.level.label),
+]
+
+
+def _library_tables(library: Library) -> dict[str, tuple]:
+    today = local_today()
+    cohorts = {c.id: c.name for c in db.session.scalars(db.select(Cohort))}
+    chosen, _ = service.parse_filter(request.args, set(cohorts), today)
+    pilots = [
+        service.PilotPlace(cohorts.get(status.cohort_id, ""), status)
+        for status in service.pilot_statuses(
+            service.RollupFilter(year=chosen.year),
+            today,
+            RiskSettings.from_config(current_app.config),
+            [library.id],
+        )
+    ]
+    return {
+        "timeline": ("Timeline progress as a pilot", PILOT_COLUMNS, pilots),
+        "partners": (
+            "School partners",
+            PARTNER_COLUMNS,
+            service.partnerships_of_library(library.id, chosen),
+        ),
+        "figures": (
+            "Outcome figures reported",
+            FIGURE_COLUMNS,
+            service.reports_of_library(library.id, chosen),
+        ),
+    }
+
+
+@bp.get("/libraries/<int:library_id>")
+@require(LIST, service.Rollup)
+def library(library_id: int):
+    library = get_or_404(Library, library_id, FIGURES)
+    return render_template(
+        "rollup/library.html",
+        library=library,
+        tables=_library_tables(library),
+        years=service.school_years(local_today()),
+    )
+
+
+@bp.get("/libraries/<int:library_id>/<name>.csv")
+@require(LIST, service.Rollup)
+def library_csv(library_id: int, name: str):
+    library = get_or_404(Library, library_id, FIGURES)
+    tables = _library_tables(library)
+    if name not in tables:
+        abort(404)
+    _, columns, rows = tables[name]
+    return csv_response(f"library-{library.id}-{name}", columns, rows)
+
+
+# The annual report -------------------------------------------------------------------
+
+ANNUAL_COLUMNS = [
+    Column("School year", lambda r: r.year.key),
+    Column("Library", lambda r: r.library),
+    Column("School district", lambda r: r.district),
+    Column("CDS code", lambda r: r.cds_code),
+    Column("Students enrolled", lambda r: r.students_enrolled, numeric=True),
+    Column("Cards issued in the year", lambda r: r.cards_issued_in_year, numeric=True),
+    Column("Students with cards (end of year)", lambda r: r.students_with_cards, numeric=True),
+    Column("Students who used their card", lambda r: r.students_using_cards, numeric=True),
+    Column("Reports in the year", lambda r: r.reports_in_year, numeric=True),
+    Column("Reports that began the year before", lambda r: r.reports_spanning_years, numeric=True),
+]
+
+
+def _report_year(today) -> service.SchoolYear:
+    """The year asked for, else the last school year that has ended."""
+    asked = service.SchoolYear.parse(request.args.get("year", ""))
+    return asked or service.SchoolYear(service.SchoolYear.of(today).start - 1)
+
+
+@bp.get("/annual-report")
+@require(LIST, service.Rollup)
+def annual_report():
+    today = local_today()
+    cohorts = {c.id: c.name for c in db.session.scalars(db.select(Cohort))}
+    chosen, problems = service.parse_filter(request.args, set(cohorts), today)
+    year = _report_year(today)
+    if request.args.get("format") == "csv":
+        rows = service.annual_report(year, f=chosen)
+        return csv_response(f"annual-report-{year.key}", ANNUAL_COLUMNS, rows)
+    page = max(request.args.get("page", 1, type=int), 1)
+    return render_template(
+        "rollup/annual_report.html",
+        year=year,
+        years=service.school_years(today, back=8),
+        library=None,
+        rows=service.annual_report(year, f=chosen, limit=100, offset=100 * (page - 1)),
+        total=service.annual_report_count(year, f=chosen),
+        page_number=page,
+        per_page=100,
+        columns=ANNUAL_COLUMNS,
+        problems=problems,
+        filter=chosen,
+    )
+
+
+@bp.get("/libraries/<int:library_id>/annual-report")
+@require(FIGURES, Library)
+def library_annual_report(library_id: int):
+    library = get_or_404(Library, library_id, FIGURES)
+    year = _report_year(local_today())
+    rows = service.annual_report(year, library_id=library.id)
+    if request.args.get("format") == "csv":
+        return csv_response(f"annual-report-{year.key}-library-{library.id}", ANNUAL_COLUMNS, rows)
+    return render_template(
+        "rollup/annual_report.html",
+        year=year,
+        years=service.school_years(local_today(), back=8),
+        library=library,
+        rows=rows,
+        totals=service.annual_totals(rows),
+        columns=ANNUAL_COLUMNS,
+    )
