@@ -80,6 +80,25 @@ def _days(n: int) -> str:
     return f"{n} day{'s' if n != 1 else ''}"
 
 
+def last_activity_of_library():
+    """A pilot's library's latest change, correlated to the participation in the query:
+    one index probe (audit_events (library_id, at)) per pilot, not a scan of the log."""
+    return (
+        sa.select(sa.func.max(AuditEvent.at))
+        .where(AuditEvent.library_id == Participation.library_id)
+        .scalar_subquery()
+    )
+
+
+def last_check_in_of_pairing():
+    """A pairing's latest meeting, correlated to the pairing in the query (one probe)."""
+    return (
+        sa.select(sa.func.max(CheckIn.held_on))
+        .where(CheckIn.pairing_id == Pairing.id)
+        .scalar_subquery()
+    )
+
+
 def assess_pilots(
     today: date,
     settings: RiskSettings = RiskSettings(),
@@ -103,12 +122,7 @@ def assess_pilots(
     pilot_ids = (
         sa.select(Participation.id).join(Participation.cohort).join(Participation.library)
     ).where(in_view)
-    # One index probe per pilot (audit_events (library_id, at)), not a scan of the log.
-    last_activity = (
-        sa.select(sa.func.max(AuditEvent.at))
-        .where(AuditEvent.library_id == Participation.library_id)
-        .scalar_subquery()
-    )
+    last_activity = last_activity_of_library()
     rows = db.session.execute(
         sa.select(Participation, last_activity)
         .join(Participation.cohort)
@@ -257,11 +271,7 @@ class Meetings:
 def _check_in_dates(participation_ids) -> dict[int, Meetings]:
     """{pilot participation id: its active pairing's dates}, one query for all pilots
     (`participation_ids`: a list or a select of ids)."""
-    last = (
-        sa.select(sa.func.max(CheckIn.held_on))
-        .where(CheckIn.pairing_id == Pairing.id)
-        .scalar_subquery()
-    )
+    last = last_check_in_of_pairing()
     pairings = db.session.execute(
         sa.select(
             Pairing.pilot_participation_id, Pairing.start_date, Pairing.next_checkin_on, last

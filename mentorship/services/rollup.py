@@ -27,8 +27,6 @@ import sqlalchemy as sa
 from ..extensions import db
 from ..models import (
     CLOSED_STATUSES,
-    AuditEvent,
-    CheckIn,
     Cohort,
     Library,
     Milestone,
@@ -44,7 +42,15 @@ from ..models import (
 )
 from ..models.cohort import OUTER_BOUND_MONTHS
 from ..models.library import CALIFORNIA_COUNTIES, COOPERATIVE_SYSTEMS
-from .risk import Meetings, PilotFacts, RiskLevel, RiskSettings, assess
+from .risk import (
+    Meetings,
+    PilotFacts,
+    RiskLevel,
+    RiskSettings,
+    assess,
+    last_activity_of_library,
+    last_check_in_of_pairing,
+)
 
 
 class Rollup:
@@ -151,6 +157,22 @@ def parse_filter(args, cohort_ids: set[int], today: date) -> tuple[RollupFilter,
         ),
         problems,
     )
+
+
+@dataclass(frozen=True)
+class CohortChoice:
+    id: int
+    name: str
+
+
+def active_cohorts() -> list[CohortChoice]:
+    """The cohorts a filter may name, newest first (plain data: it may be cached)."""
+    rows = db.session.execute(
+        sa.select(Cohort.id, Cohort.name)
+        .where(Cohort.active.is_(True))
+        .order_by(Cohort.start_date.desc())
+    )
+    return [CohortChoice(*row) for row in rows]
 
 
 def _in_program(f: RollupFilter):
@@ -275,17 +297,8 @@ def pilot_statuses(
         .group_by(Milestone.participation_id)
         .subquery()
     )
-    # Correlated lookups: one index probe per pilot, not an aggregate over the whole log.
-    last_activity = (
-        sa.select(sa.func.max(AuditEvent.at))
-        .where(AuditEvent.library_id == Participation.library_id)
-        .scalar_subquery()
-    )
-    last_check_in = (
-        sa.select(sa.func.max(CheckIn.held_on))
-        .where(CheckIn.pairing_id == Pairing.id)
-        .scalar_subquery()
-    )
+    last_activity = last_activity_of_library()
+    last_check_in = last_check_in_of_pairing()
     rows = db.session.execute(
         sa.select(
             Participation.id,

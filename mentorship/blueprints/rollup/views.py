@@ -126,14 +126,16 @@ def _tables(figures: service.RollupFigures, cohort_ids: dict[str, int]) -> dict[
     }
 
 
+def _cached(key: tuple, make):
+    """`make()`, kept for ROLLUP_CACHE_SECONDS in this process (0: always fresh)."""
+    seconds = current_app.config["ROLLUP_CACHE_SECONDS"]
+    return service.cache.get(key, seconds, make) if seconds > 0 else make()
+
+
 def _filter_and_cohorts():
     """The filter from the URL (unknown values dropped, with a message) and the cohorts."""
     today = local_today()
-    cohorts = db.session.execute(
-        db.select(Cohort.id, Cohort.name)
-        .where(Cohort.active.is_(True))
-        .order_by(Cohort.start_date.desc())
-    ).all()
+    cohorts = _cached(("cohorts", today), service.active_cohorts)
     chosen, problems = service.parse_filter(request.args, {c.id for c in cohorts}, today)
     return chosen, cohorts, problems, today
 
@@ -168,7 +170,7 @@ def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
     return render_template(
         "rollup/_figures.html",
         figures=figures,
-        tables=_tables(figures, {name: cohort_id for cohort_id, name in cohorts}),
+        tables=_tables(figures, {c.name: c.id for c in cohorts}),
         charts=charts,
         county_map=county_map,
     )
@@ -178,13 +180,10 @@ def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
 @require(LIST, service.Rollup)
 def index():
     chosen, cohorts, problems, today = _filter_and_cohorts()
-    seconds = current_app.config["ROLLUP_CACHE_SECONDS"]
     # The figures' HTML is the same for everyone with this role and filter: draw it once.
-    key = ("html", chosen, today, current_user.role)
-    figures_html = (
-        service.cache.get(key, seconds, lambda: _render_figures(chosen, cohorts, today))
-        if seconds > 0
-        else _render_figures(chosen, cohorts, today)
+    figures_html = _cached(
+        ("html", chosen, today, current_user.role),
+        lambda: _render_figures(chosen, cohorts, today),
     )
     return render_template(
         "rollup/index.html",
@@ -202,7 +201,7 @@ def index():
 @require(LIST, service.Rollup)
 def table_csv(name: str):
     chosen, cohorts, _, today = _filter_and_cohorts()
-    tables = _tables(_figures(chosen, today), {title: cohort_id for cohort_id, title in cohorts})
+    tables = _tables(_figures(chosen, today), {c.name: c.id for c in cohorts})
     if name not in tables:
         abort(404)
     _, columns, rows = tables[name]
@@ -236,9 +235,8 @@ LIBRARY_COLUMNS = [
 @bp.get("/libraries")
 @require(LIST, service.Rollup)
 def libraries():
-    today = local_today()
-    cohorts = {c.id: c.name for c in db.session.scalars(db.select(Cohort))}
-    chosen, problems = service.parse_filter(request.args, set(cohorts), today)
+    chosen, cohorts, problems, today = _filter_and_cohorts()
+    cohorts = {c.id: c.name for c in cohorts}
     settings = RiskSettings.from_config(current_app.config)
     query = service.libraries_in_view(chosen)
     if request.args.get("format") == "csv":
@@ -362,9 +360,7 @@ def _report_year(today) -> service.SchoolYear:
 @bp.get("/annual-report")
 @require(LIST, service.Rollup)
 def annual_report():
-    today = local_today()
-    cohorts = {c.id: c.name for c in db.session.scalars(db.select(Cohort))}
-    chosen, problems = service.parse_filter(request.args, set(cohorts), today)
+    chosen, _, problems, today = _filter_and_cohorts()
     year = _report_year(today)
     if request.args.get("format") == "csv":
         rows = service.annual_report(year, f=chosen)
