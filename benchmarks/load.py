@@ -27,8 +27,9 @@ import time
 import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import datetime
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 import pages as shared
 import sqlalchemy as sa
@@ -36,7 +37,7 @@ from pages import BIN, ROOT, Client, environment, free_port, summary
 
 DATABASE = "mentorship_bench_california"
 PASSWORD = "load-test-password-1"
-VERSION = re.compile(r'name="version" value="(\d+)"')
+VERSION = re.compile(r'name="version"[^>]*value="(\d+)"')
 ROLE_MIX = {"pilot": 0.4, "mentor": 0.2, "staff": 0.2, "state": 0.2}
 
 
@@ -247,7 +248,7 @@ def log_check_in(run: Run, person: Person, client: Client) -> None:
     body = urlencode(
         {
             "csrf_token": token,
-            "held_on": date.today().isoformat(),
+            "held_on": datetime.now(ZoneInfo("America/Los_Angeles")).date().isoformat(),
             "mode": "call",
             "attendees": "load test",
             "notes": f"load {run.run_id}",
