@@ -88,6 +88,9 @@ STAFF_PAGES = [
     "/calendar",
     "/preferences",
     "/libraries/?q=county&page=2",
+    "/api-tokens/",
+    "/api-tokens/new",
+    "/rollup/",
     "/no-such-page",
 ]
 
