@@ -34,12 +34,18 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
+# The two databases' runs go side by side (one per core); each keeps its own log.
 test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff check .
-	@echo "== whole suite on SQLite =="
-	TEST_DATABASE_URL= $(BIN)/pytest -q
-	@echo "== whole suite on PostgreSQL ($(TEST_DATABASE_URL)) =="
-	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q
+	@echo "== whole suite on SQLite and on PostgreSQL ($(TEST_DATABASE_URL)), side by side =="
+	@TEST_DATABASE_URL= $(BIN)/pytest -q -p no:cacheprovider > test-sqlite.log 2>&1 & sqlite=$$!; \
+	  TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q -p no:cacheprovider \
+	    > test-postgres.log 2>&1; postgres=$$?; wait $$sqlite; sqlite=$$?; \
+	  for run in sqlite:$$sqlite postgres:$$postgres; do \
+	    name=$${run%%:*}; status=$${run##*:}; echo "== $$name (exit $$status) =="; \
+	    if [ $$status = 0 ]; then tail -n 4 test-$$name.log; else cat test-$$name.log; fi; \
+	  done; \
+	  test $$sqlite = 0 && test $$postgres = 0
 
 test-sqlite: $(VENV)/.installed-test
 	TEST_DATABASE_URL= $(BIN)/pytest -q $(ARGS)

@@ -375,7 +375,7 @@ def annual_report():
         total=service.annual_report_count(year, f=chosen),
         page_number=page,
         per_page=100,
-        columns=ANNUAL_COLUMNS,
+        columns=ANNUAL_COLUMNS[1:],  # the year is in the heading; the CSV keeps it
         problems=problems,
         filter=chosen,
     )
@@ -396,5 +396,5 @@ def library_annual_report(library_id: int):
         library=library,
         rows=rows,
         totals=service.annual_totals(rows),
-        columns=ANNUAL_COLUMNS,
+        columns=ANNUAL_COLUMNS[1:],  # the year is in the heading; the CSV keeps it
     )
