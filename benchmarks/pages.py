@@ -52,6 +52,7 @@ def environment(**extra) -> dict[str, str]:
         "SECRET_KEY": SECRET,
         "RATELIMIT_ENABLED": "false",
         "RATELIMIT_STORAGE_URI": "redis://127.0.0.1:6379",
+        "ROLLUP_CACHE_URL": "redis://127.0.0.1:6379/0",  # as in production, see README
         "BASE_URL": "http://127.0.0.1",
         **extra,
     }

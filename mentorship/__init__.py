@@ -31,7 +31,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     benchmarking.register(app)
+    configure_caches(app)
     return app
+
+
+def configure_caches(app: Flask) -> None:
+    from .services.rollup import cache
+
+    prefix = f"{app.config.get('RATELIMIT_KEY_PREFIX') or 'mentorship'}:figures:"
+    cache.configure(app.config["ROLLUP_CACHE_URL"] or None, prefix)
 
 
 def register_extensions(app: Flask) -> None:

@@ -109,6 +109,8 @@ def load_settings(instance_path: str) -> dict:
         "OUTBOX_CONNECTIONS": _int("OUTBOX_CONNECTIONS", 16),
         # When a pilot needs attention or is at risk (see services/risk.py).
         "ROLLUP_CACHE_SECONDS": _int("ROLLUP_CACHE_SECONDS", 60),
+        # Share the computed figures between web processes (Redis); empty: per process.
+        "ROLLUP_CACHE_URL": os.environ.get("ROLLUP_CACHE_URL", ""),
         "BENCHMARK_PROBES": _bool("BENCHMARK_PROBES", False),  # benchmarks/pages.py only
         "RISK_LATE_RISK_DAYS": _int("RISK_LATE_RISK_DAYS", 30),
         "RISK_QUIET_ATTENTION_DAYS": _int("RISK_QUIET_ATTENTION_DAYS", 60),

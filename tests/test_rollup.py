@@ -385,3 +385,32 @@ def test_the_api_gives_the_same_rollup_and_matches_its_document(app, program):
     assert nobody["libraries"] == 0 and nobody["coverage"]["total"] == []
     assert api.get("/api/v1/rollup", token=None).status_code == 401
     assert not any("SECRET-NOTE" in body for body in api.bodies)
+
+
+def test_with_a_cache_url_every_web_process_shares_the_figures():
+    """Two caches on the same Redis stand for two gunicorn workers: one computes."""
+    import uuid
+
+    import redis
+
+    prefix = f"mentorship-test-{uuid.uuid4().hex[:8]}:figures:"
+    first, second = rollup._Cache(), rollup._Cache()
+    for cache in (first, second):
+        cache.configure("redis://127.0.0.1:6379/0", prefix)
+    made = []
+
+    def make():
+        made.append(1)
+        return {"figures": [1, 2, 3], "year": SchoolYear(2025)}
+
+    key = ("html", RollupFilter(county="Fresno"), TODAY, "state")
+    try:
+        assert first.get(key, 60, make) == {"figures": [1, 2, 3], "year": SchoolYear(2025)}
+        assert second.get(key, 60, make) == first.get(key, 60, make)
+        assert len(made) == 1  # computed once, read by the other "worker"
+        assert second.get(("html", RollupFilter(county="Kern"), TODAY, "state"), 60, make)
+        assert len(made) == 2  # another filter is another entry
+    finally:
+        client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+        for name in client.scan_iter(f"{prefix}*"):
+            client.delete(name)

@@ -15,6 +15,9 @@ Definitions (also in the README):
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import pickle
 import re
 import threading
 import time
@@ -22,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date
 
+import redis
 import sqlalchemy as sa
 
 from ..extensions import db
@@ -651,14 +655,27 @@ def compute(f: RollupFilter, today: date, settings: RiskSettings) -> RollupFigur
 
 
 class _Cache:
-    """Figures per (filter, day) for a few seconds, in this process (thread-safe)."""
+    """Computed figures for a few seconds (thread-safe).
+
+    In this process by default. With `ROLLUP_CACHE_URL` (Redis, as for the rate limits)
+    every web process shares them, so one worker computes and all the others read. The
+    values are pickled by this code and read back only from that private server.
+    """
 
     def __init__(self, size: int = 256):
         self.size = size
-        self.entries: dict[tuple, tuple[float, RollupFigures]] = {}
+        self.entries: dict[tuple, tuple[float, object]] = {}
         self.lock = threading.Lock()
+        self.shared = None  # a redis.Redis, when configured
+        self.prefix = ""
 
-    def get(self, key: tuple, seconds: float, make) -> RollupFigures:
+    def configure(self, url: str | None, prefix: str) -> None:
+        self.shared = redis.Redis.from_url(url, socket_timeout=1) if url else None
+        self.prefix = prefix
+
+    def get(self, key: tuple, seconds: float, make):
+        if self.shared is not None:
+            return self._get_shared(key, seconds, make)
         now = time.monotonic()
         with self.lock:
             hit = self.entries.get(key)
@@ -669,6 +686,19 @@ class _Cache:
             if len(self.entries) >= self.size:
                 self.entries.clear()
             self.entries[key] = (now + seconds, value)
+        return value
+
+    def _get_shared(self, key: tuple, seconds: float, make):
+        name = self.prefix + hashlib.sha256(repr(key).encode()).hexdigest()
+        try:
+            stored = self.shared.get(name)
+        except redis.RedisError:  # the figures can always be computed instead
+            stored = None
+        if stored is not None:
+            return pickle.loads(stored)
+        value = make()
+        with contextlib.suppress(redis.RedisError):
+            self.shared.set(name, pickle.dumps(value), px=max(1, int(1000 * seconds)))
         return value
 
     def clear(self) -> None:
