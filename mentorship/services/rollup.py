@@ -658,8 +658,9 @@ class _Cache:
     """Computed figures for a few seconds (thread-safe).
 
     In this process by default. With `ROLLUP_CACHE_URL` (Redis, as for the rate limits)
-    every web process shares them, so one worker computes and all the others read. The
-    values are pickled by this code and read back only from that private server.
+    every web process shares them, so one worker computes and all the others read; each
+    still keeps what it read until the shared entry expires. The values are pickled by
+    this code and read back only from that private server.
     """
 
     def __init__(self, size: int = 256):
@@ -674,32 +675,33 @@ class _Cache:
         self.prefix = prefix
 
     def get(self, key: tuple, seconds: float, make):
-        if self.shared is not None:
-            return self._get_shared(key, seconds, make)
         now = time.monotonic()
         with self.lock:
             hit = self.entries.get(key)
         if hit and hit[0] > now:
             return hit[1]
-        value = make()
+        value, seconds_left = (
+            self._get_shared(key, seconds, make) if self.shared is not None else (make(), seconds)
+        )
         with self.lock:
             if len(self.entries) >= self.size:
                 self.entries.clear()
-            self.entries[key] = (now + seconds, value)
+            self.entries[key] = (now + seconds_left, value)
         return value
 
-    def _get_shared(self, key: tuple, seconds: float, make):
+    def _get_shared(self, key: tuple, seconds: float, make) -> tuple[object, float]:
+        """The shared value and how long it has left (kept here no longer than that)."""
         name = self.prefix + hashlib.sha256(repr(key).encode()).hexdigest()
         try:
-            stored = self.shared.get(name)
+            stored, left_ms = self.shared.pipeline().get(name).pttl(name).execute()
         except redis.RedisError:  # the figures can always be computed instead
             stored = None
-        if stored is not None:
-            return pickle.loads(stored)
+        if stored is not None and left_ms > 0:
+            return pickle.loads(stored), left_ms / 1000
         value = make()
         with contextlib.suppress(redis.RedisError):
             self.shared.set(name, pickle.dumps(value), px=max(1, int(1000 * seconds)))
-        return value
+        return value, seconds
 
     def clear(self) -> None:
         with self.lock:
