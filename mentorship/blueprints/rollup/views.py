@@ -366,13 +366,20 @@ def annual_report():
         rows = service.annual_report(year, f=chosen)
         return csv_response(f"annual-report-{year.key}", ANNUAL_COLUMNS, rows)
     page = max(request.args.get("page", 1, type=int), 1)
+    rows, total = _cached(
+        ("annual report", chosen, year, page, today),
+        lambda: (
+            service.annual_report(year, f=chosen, limit=100, offset=100 * (page - 1)),
+            service.annual_report_count(year, f=chosen),
+        ),
+    )
     return render_template(
         "rollup/annual_report.html",
         year=year,
         years=service.school_years(today, back=8),
         library=None,
-        rows=service.annual_report(year, f=chosen, limit=100, offset=100 * (page - 1)),
-        total=service.annual_report_count(year, f=chosen),
+        rows=rows,
+        total=total,
         page_number=page,
         per_page=100,
         columns=ANNUAL_COLUMNS[1:],  # the year is in the heading; the CSV keeps it
