@@ -100,9 +100,20 @@ def toolkit_url(page: str) -> str | None:
     return url_for("toolkit.page", slug=page)
 
 
+def query_args() -> dict[str, str]:
+    """This request's query arguments that can go back into url_for: none that would
+    clash with the route's own arguments or url_for's options (`_method`, `_external`)."""
+    route = request.view_args or {}
+    return {
+        key: value
+        for key, value in request.args.items()
+        if not key.startswith("_") and key not in route
+    }
+
+
 def url_with(**changes) -> str:
     """This page's URL with some query arguments changed (pagination, CSV)."""
-    args = request.args.to_dict()
+    args = query_args()
     args.update({key: value for key, value in changes.items() if value is not None})
     for key in [key for key, value in changes.items() if value is None]:
         args.pop(key, None)

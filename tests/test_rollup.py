@@ -384,6 +384,8 @@ def test_the_api_gives_the_same_rollup_and_matches_its_document(app, program):
     nobody = api.get("/api/v1/rollup?cohort_id=999999").get_json()["data"]
     assert nobody["libraries"] == 0 and nobody["coverage"]["total"] == []
     assert api.get("/api/v1/rollup", token=None).status_code == 401
+    odd = api.get("/api/v1/libraries?per_page=1&_method=POST&library_id=2")
+    assert odd.status_code == 200 and "_method" not in (odd.get_json()["next"] or "")
     assert not any("SECRET-NOTE" in body for body in api.bodies)
 
 
@@ -414,3 +416,26 @@ def test_with_a_cache_url_every_web_process_shares_the_figures():
         client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
         for name in client.scan_iter(f"{prefix}*"):
             client.delete(name)
+
+
+def test_a_library_counts_once_whatever_its_places(program):
+    l2 = program["l2"]  # a mentor in cohort A
+    make_participation(l2, program["b"], "pilot")  # …and a pilot in cohort B
+    make_participation(make_library(county="Kern"), program["b"], "sustaining")
+    figures = rollup.compute(RollupFilter(), TODAY, SETTINGS)
+    assert figures.libraries == 4  # L1, L2, L3 and the sustaining one
+
+
+def test_odd_query_arguments_never_break_a_page(app, client, program):
+    _state_client(client)
+    with app.app_context():
+        l1_id = program["l1"].id
+    for path in (
+        "/rollup/libraries?library_id=3&name=x",
+        "/rollup/libraries?_method=POST&_external=1",
+        f"/rollup/libraries/{l1_id}?library_id=2&name=x",
+        f"/rollup/libraries/{l1_id}/annual-report?library_id=2&_method=POST",
+        "/rollup/annual-report?_method=POST&page=1",
+        "/libraries/?_method=POST",
+    ):
+        assert client.client.get(path).status_code in (200, 403), path

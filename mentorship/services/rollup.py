@@ -619,6 +619,7 @@ class RollupFigures:
     coverage: dict[str, list[Coverage]]
     quarters: list[Quarter]
     counties: list[CountyFigures]
+    libraries: int  # distinct libraries in the program (any role, any number of cohorts)
     timeline: list[tuple[str, int]] = field(default_factory=list)
     risk: list[tuple[RiskLevel, int]] = field(default_factory=list)
 
@@ -635,10 +636,6 @@ class RollupFigures:
     def total(self) -> Coverage | None:
         return self.coverage["total"][0] if self.coverage["total"] else None
 
-    @property
-    def libraries(self) -> int:
-        return sum(c.pilots + c.mentors for c in self.counties)
-
 
 def compute(f: RollupFilter, today: date, settings: RiskSettings) -> RollupFigures:
     coverage = coverage_by_dimension(f)
@@ -651,6 +648,9 @@ def compute(f: RollupFilter, today: date, settings: RiskSettings) -> RollupFigur
         coverage=coverage,
         quarters=cards_per_quarter(f),
         counties=county_figures(libraries_by_county(f), coverage["county"]),
+        libraries=db.session.scalar(
+            sa.select(sa.func.count()).select_from(_libraries_in_program(f).subquery())
+        ),
     )
 
 
@@ -697,7 +697,10 @@ class _Cache:
         except redis.RedisError:  # the figures can always be computed instead
             stored = None
         if stored is not None and left_ms > 0:
-            return pickle.loads(stored), left_ms / 1000
+            try:
+                return pickle.loads(stored), left_ms / 1000
+            except Exception:  # written by another release: compute it afresh
+                pass
         value = make()
         with contextlib.suppress(redis.RedisError):
             self.shared.set(name, pickle.dumps(value), px=max(1, int(1000 * seconds)))

@@ -29,7 +29,7 @@ from ...services import api as service
 from ...services import api_tokens, rollup
 from ...services.months import months_between
 from ...services.risk import RiskSettings
-from ...templating import local_today
+from ...templating import local_today, query_args
 from . import bp
 from .openapi import DEFAULT_PER_PAGE, MAX_ID, MAX_PER_PAGE, document
 
@@ -115,7 +115,7 @@ def _county_arg(name: str) -> str | None:
 
 
 def _page_url(page: int) -> str:
-    args = {**request.args.to_dict(), "page": page}
+    args = {**query_args(), "page": page}
     path = url_for(request.endpoint, **(request.view_args or {}), **args)
     # The public address (as in emails): the one clients reach, behind any proxy.
     return current_app.config["BASE_URL"].rstrip("/") + path

@@ -126,6 +126,15 @@ def _tables(figures: service.RollupFigures, cohort_ids: dict[str, int]) -> dict[
     }
 
 
+def _filter_args() -> dict[str, str]:
+    """The rollup filter's own arguments from this request (links keep the view)."""
+    return {
+        key: request.args[key]
+        for key in ("cohort", "county", "system", "year")
+        if key in request.args
+    }
+
+
 def _cached(key: tuple, make):
     """`make()`, kept for ROLLUP_CACHE_SECONDS in this process (0: always fresh)."""
     seconds = current_app.config["ROLLUP_CACHE_SECONDS"]
@@ -214,7 +223,7 @@ LIBRARY_COLUMNS = [
     Column(
         "Library",
         lambda r: r.name,
-        link=lambda r: url_for("rollup.library", library_id=r.library_id, **request.args),
+        link=lambda r: url_for("rollup.library", library_id=r.library_id, **_filter_args()),
     ),
     Column("County", lambda r: r.county),
     Column("Cooperative system", lambda r: r.system),
@@ -318,6 +327,7 @@ def library(library_id: int):
     library = get_or_404(Library, library_id, FIGURES)
     return render_template(
         "rollup/library.html",
+        filter_args=_filter_args(),
         library=library,
         tables=_library_tables(library),
         years=service.school_years(local_today()),
