@@ -8,6 +8,8 @@ names that are obviously made up: every generated name ends in "(synthetic)".
 
 from __future__ import annotations
 
+from .services import demo
+
 COUNTY_POPULATION_THOUSANDS = {
     "Alameda": 1682, "Alpine": 1, "Amador": 40, "Butte": 212, "Calaveras": 45, "Colusa": 22,
     "Contra Costa": 1166, "Del Norte": 28, "El Dorado": 192, "Fresno": 1008, "Glenn": 29,
@@ -98,11 +100,4 @@ CHECK_IN_NOTES = (
     "Looked at the first figures from the schools.",
     "Discussed training for teachers and school staff.",
 )
-ACTION_TEXTS = (
-    ("Send the draft MOU to the district's legal team", "pilot"),
-    ("Share our data-sharing agreement as a model", "mentor"),
-    ("Ask the superintendent's office for a meeting date", "pilot"),
-    ("Introduce the pilot to our ILS vendor contact", "mentor"),
-    ("Draft the card sign-up letter for families", "pilot"),
-    ("Review the roll-out plan for the first schools", "mentor"),
-)
+ACTION_TEXTS = demo.ACTION_TEXTS  # the demo's own, for the generated check-ins

@@ -22,6 +22,7 @@ from ..models import (
     Partnership,
     PartnershipStageDate,
 )
+from .outcomes import FIGURE_COLUMNS
 
 
 def libraries_query() -> sa.Select:
@@ -62,15 +63,7 @@ def outcome_reports_query(filters: OutcomeFilters) -> sa.Select:
             joinedload(OutcomeReport.partnership).load_only(
                 Partnership.library_id, Partnership.district_id
             ),
-            load_only(
-                OutcomeReport.partnership_id,
-                OutcomeReport.period_start,
-                OutcomeReport.period_end,
-                OutcomeReport.students_enrolled,
-                OutcomeReport.physical_cards,
-                OutcomeReport.digital_cards,
-                OutcomeReport.students_using_cards,
-            ),
+            load_only(OutcomeReport.partnership_id, *FIGURE_COLUMNS),
         )
         .order_by(OutcomeReport.id)
     )

@@ -18,6 +18,16 @@ from ..models import OutcomeReport, Partnership, User
 from . import records
 from .errors import Conflict, ValidationError
 
+# What an outcome report counts (no explanation, no author): what may be shown or shared.
+FIGURE_COLUMNS = (
+    OutcomeReport.period_start,
+    OutcomeReport.period_end,
+    OutcomeReport.students_enrolled,
+    OutcomeReport.physical_cards,
+    OutcomeReport.digital_cards,
+    OutcomeReport.students_using_cards,
+)
+
 
 def reports_of(partnership: Partnership) -> list[OutcomeReport]:
     return db.session.scalars(

@@ -46,6 +46,7 @@ from ..models import (
 )
 from ..models.cohort import OUTER_BOUND_MONTHS
 from ..models.library import CALIFORNIA_COUNTIES, COOPERATIVE_SYSTEMS
+from .outcomes import FIGURE_COLUMNS
 from .risk import (
     Meetings,
     PilotFacts,
@@ -89,6 +90,11 @@ class SchoolYear:
     @classmethod
     def of(cls, day: date) -> SchoolYear:
         return cls(day.year if day.month >= 7 else day.year - 1)
+
+    @classmethod
+    def last_ended(cls, today: date) -> SchoolYear:
+        """The latest school year that is over: what an annual report is first asked for."""
+        return cls(cls.of(today).start - 1)
 
     @classmethod
     def parse(cls, text: str) -> SchoolYear | None:
@@ -157,7 +163,7 @@ def parse_filter(args, cohort_ids: set[int], today: date) -> tuple[RollupFilter,
             cohort_id=pick("cohort", cohort_ids, int),
             county=pick("county", CALIFORNIA_COUNTIES),
             system=pick("system", COOPERATIVE_SYSTEMS),
-            year=pick("year", set(school_years(today, back=30)), SchoolYear.parse),
+            year=pick("year", SCHOOL_YEARS, SchoolYear.parse),
         ),
         problems,
     )
@@ -706,10 +712,6 @@ class _Cache:
             self.shared.set(name, pickle.dumps(value), px=max(1, int(1000 * seconds)))
         return value, seconds
 
-    def clear(self) -> None:
-        with self.lock:
-            self.entries.clear()
-
 
 cache = _Cache()
 
@@ -871,15 +873,7 @@ def partnerships_of_library(library_id: int, f: RollupFilter) -> list[Partnershi
 def reports_of_library(library_id: int, f: RollupFilter) -> list:
     """The library's dated outcome reports (figures only), newest first."""
     query = (
-        sa.select(
-            SchoolDistrict.name.label("district"),
-            OutcomeReport.period_start,
-            OutcomeReport.period_end,
-            OutcomeReport.students_enrolled,
-            OutcomeReport.physical_cards,
-            OutcomeReport.digital_cards,
-            OutcomeReport.students_using_cards,
-        )
+        sa.select(SchoolDistrict.name.label("district"), *FIGURE_COLUMNS)
         .join(Partnership, Partnership.id == OutcomeReport.partnership_id)
         .join(SchoolDistrict, SchoolDistrict.id == Partnership.district_id)
         .where(Partnership.library_id == library_id, Partnership.active.is_(True))

@@ -12,7 +12,7 @@ from markupsafe import Markup
 
 from ...access import FIGURES, LIST, get_or_404, require
 from ...extensions import db
-from ...models import Cohort, Library
+from ...models import Library
 from ...services import rollup as service
 from ...services.county_map import build_county_map
 from ...services.risk import RiskSettings
@@ -294,9 +294,8 @@ PILOT_COLUMNS = [
 
 
 def _library_tables(library: Library) -> dict[str, tuple]:
-    today = local_today()
-    cohorts = {c.id: c.name for c in db.session.scalars(db.select(Cohort))}
-    chosen, _ = service.parse_filter(request.args, set(cohorts), today)
+    chosen, cohorts, _, today = _filter_and_cohorts()
+    cohorts = {c.id: c.name for c in cohorts}
     pilots = [
         service.PilotPlace(cohorts.get(status.cohort_id, ""), status)
         for status in service.pilot_statuses(
@@ -364,7 +363,7 @@ ANNUAL_COLUMNS = [
 def _report_year(today) -> service.SchoolYear:
     """The year asked for, else the last school year that has ended."""
     asked = service.SchoolYear.parse(request.args.get("year", ""))
-    return asked or service.SchoolYear(service.SchoolYear.of(today).start - 1)
+    return asked or service.SchoolYear.last_ended(today)
 
 
 @bp.get("/annual-report")
