@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import click
 from flask import Flask
 
@@ -52,12 +54,22 @@ def register(app: Flask) -> None:
         help="With --once: seconds to wait for "
         "rows another sender claimed (taken over after OUTBOX_CLAIM_TIMEOUT).",
     )
-    def scheduler_command(once: bool, wait: float) -> None:
+    @click.option(
+        "--now",
+        "decide_at",
+        type=click.DateTime(["%Y-%m-%dT%H:%M%z", "%Y-%m-%dT%H:%M:%S%z"]),
+        default=None,
+        help="With --once: decide reminders as of this moment (ISO, with its offset, "
+        "e.g. 2026-11-24T17:00+00:00) instead of the clock: to replay a missed day.",
+    )
+    def scheduler_command(once: bool, wait: float, decide_at: datetime | None) -> None:
         """Run the reminder scheduler (one per installation): decide, then send."""
         from . import scheduler
 
+        if decide_at is not None and not once:
+            raise click.UsageError("--now only goes with --once: a running scheduler keeps time.")
         if once:
-            scheduler.run_once(app, wait)
+            scheduler.run_once(app, wait, decide_at)
         else:
             click.echo("Scheduler running: reminders decided every 15 minutes, sent every 20 s.")
             scheduler.run(app)

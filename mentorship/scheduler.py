@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -26,10 +27,10 @@ log = logging.getLogger(__name__)
 DECIDE_JOB, SEND_JOB = "decide-reminders", "send-outbox"
 
 
-def decide(app: Flask) -> None:
+def decide(app: Flask, now: datetime | None = None) -> None:
     with app.app_context():
         try:
-            added = reminders.decide()
+            added = reminders.decide(now)
             log.info("reminders decided: %d new", added)
         except Exception:
             db.session.rollback()
@@ -68,10 +69,11 @@ def run(app: Flask) -> None:
     build(app).start()
 
 
-def run_once(app: Flask, wait_seconds: float) -> None:
-    """Decide, then send until nothing is left to send (waiting up to `wait_seconds` for
-    rows another sender claimed and might have abandoned)."""
-    decide(app)
+def run_once(app: Flask, wait_seconds: float, now: datetime | None = None) -> None:
+    """Decide (as of `now`, default the clock), then send until nothing is left to send
+    (waiting up to `wait_seconds` for rows another sender claimed and might have
+    abandoned)."""
+    decide(app, now)
     deadline = time.monotonic() + wait_seconds
     with app.app_context():
         while True:

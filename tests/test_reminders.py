@@ -337,6 +337,8 @@ def test_a_sender_killed_mid_run_loses_and_repeats_nothing(app, ctx, mailbox, sm
         "--once",
         "--wait",
         "30",
+        "--now",  # decide as the test did, whatever today's date
+        NOW.isoformat(timespec="minutes"),
     ]
     first = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     second = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
