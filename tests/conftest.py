@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import threading
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -14,6 +16,29 @@ from flask_migrate import upgrade
 from mentorship import create_app
 from mentorship.extensions import db, limiter
 from tests.databases import fresh_database
+
+# TEST_CLOCK_SHIFT_DAYS=365 runs the suite with the clock a year ahead (`make test` does so
+# for SQLite), so a test whose expectation hangs on today's date fails now, not next year.
+CLOCK_SHIFT_DAYS = int(os.environ.get("TEST_CLOCK_SHIFT_DAYS") or 0)
+
+
+def pytest_configure(config):
+    if CLOCK_SHIFT_DAYS:
+        import time_machine
+
+        shifted = datetime.now(UTC) + timedelta(days=CLOCK_SHIFT_DAYS)
+        config._clock_shift = time_machine.travel(shifted, tick=True)
+        config._clock_shift.start()
+
+
+def pytest_unconfigure(config):
+    if getattr(config, "_clock_shift", None):
+        config._clock_shift.stop()
+
+
+def pytest_report_header(config):
+    if CLOCK_SHIFT_DAYS:
+        return f"clock moved {CLOCK_SHIFT_DAYS} days ahead: today is {datetime.now(UTC):%Y-%m-%d}"
 
 
 class MailSink:

@@ -353,3 +353,20 @@ def test_a_sender_killed_mid_run_loses_and_repeats_nothing(app, ctx, mailbox, sm
     assert len(set(_sent(mailbox))) == due  # every one exactly once
     db.session.expire_all()
     assert set(db.session.scalars(sa.select(OutboxMessage.status))) == {OutboxStatus.SENT}
+
+
+def test_the_scheduler_command_decides_as_of_the_moment_it_is_given(app, ctx, mailbox):
+    _world()
+    db.session.commit()  # the command works in its own session
+    runner = app.test_cli_runner()
+    refused = runner.invoke(args=["scheduler", "--now", "2026-11-23T17:00+00:00"])
+    assert refused.exit_code == 2 and "--now only goes with --once" in refused.output
+    garbled = runner.invoke(args=["scheduler", "--once", "--now", "next tuesday"])
+    assert garbled.exit_code == 2 and "next tuesday" in garbled.output
+    assert mailbox.messages == []
+
+    result = runner.invoke(args=["scheduler", "--once", "--now", NOW.isoformat()])
+    assert result.exit_code == 0, result.output
+    subjects = {subject for _, subject in _sent(mailbox)}
+    assert "Hayward Public Library: check-in due Nov 25, 2026" in subjects  # NOW's, not today's
+    assert len(mailbox.messages) == 10
