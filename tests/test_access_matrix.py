@@ -63,7 +63,7 @@ from mentorship.services.api_tokens import issue_token
 from mentorship.services.auth import hash_password, make_password_token
 from mentorship.services.calendar import new_calendar_token
 from mentorship.services.cohorts import add_participation
-from mentorship.services.demo import DEMO_PASSWORD, YEAR2, seed_demo
+from mentorship.services.demo import DEMO_PASSWORD, YEAR2_NAME, seed_demo
 from mentorship.services.outbox import unsubscribe_token
 
 HTTPS = "https://ssi.example"  # production is served over HTTPS: HSTS on every answer
@@ -389,7 +389,7 @@ def _world() -> tuple[dict[str, dict[str, object]], dict[str, dict], dict[str, s
     own_lib, other_lib = pilot.library_id, pilot2.library_id
     # Staff have only *proposed* the unpaired mentor's library for a Year 2 pilot: a
     # proposal opens nothing to either side until it is published.
-    year2 = _first(sa.select(Cohort).filter_by(name=YEAR2[0]))
+    year2 = _first(sa.select(Cohort).filter_by(name=YEAR2_NAME))
     proposed_pilot = _first(
         sa.select(Participation).filter_by(cohort_id=year2.id, role=ParticipationRole.PILOT)
     )

@@ -63,7 +63,7 @@ def test_california_scale_is_a_statewide_program_and_loads_once(ctx):
     assert set(_values(Library.cooperative_system)) == set(COOPERATIVE_SYSTEMS)
     assert row_count(SchoolDistrict) == 1_000
     cohorts = {c.name: c for c in db.session.scalars(sa.select(Cohort))}
-    assert set(cohorts) == {demo.YEAR1[0], demo.YEAR2[0], demo_scale.YEAR3[0]}
+    assert set(cohorts) == {demo.YEAR1_NAME, demo.YEAR2_NAME, demo_scale.YEAR3_NAME}
     # The demo's 58 real libraries come first (ids go on counting between tests).
     last_real = db.session.scalar(sa.select(sa.func.min(Library.id))) + 57
     made_up = db.session.scalars(sa.select(Library.name).where(Library.id > last_real)).all()

@@ -51,8 +51,8 @@ def test_demo_data_loads_twice_without_duplicates(ctx):
     db.session.commit()
     assert first == second
     cohorts = {c.name: c.id for c in db.session.scalars(sa.select(Cohort))}
-    year1 = role_counts([cohorts[demo.YEAR1[0]]])[cohorts[demo.YEAR1[0]]]
-    year2 = role_counts([cohorts[demo.YEAR2[0]]])[cohorts[demo.YEAR2[0]]]
+    year1 = role_counts([cohorts[demo.YEAR1_NAME]])[cohorts[demo.YEAR1_NAME]]
+    year2 = role_counts([cohorts[demo.YEAR2_NAME]])[cohorts[demo.YEAR2_NAME]]
     assert (year1["pilot"], year1["mentor"]) == (11, 4)
     assert sum(year2.values()) == 45
     assert first["school_districts"] >= 44 and first["users"] == 5

@@ -5,6 +5,7 @@ Safe to run again: rows are found by their natural keys and never duplicated.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
@@ -38,8 +39,8 @@ from . import case_studies, checkins, milestones, outcomes, pairing, partnership
 from .auth import hash_password
 
 DEMO_PASSWORD = "demo-password"
-YEAR1 = ("Year 1 — Northern California", date(2025, 9, 1), date(2027, 8, 31))
-YEAR2 = ("Year 2 — California", date(2026, 9, 1), date(2028, 8, 31))
+YEAR1_NAME = "Year 1 — Northern California"
+YEAR2_NAME = "Year 2 — California"
 LIBRARY_FIELDS = (
     "name",
     "short_name",
@@ -50,6 +51,29 @@ LIBRARY_FIELDS = (
     "service_population",
     "website",
 )
+
+
+@dataclass(frozen=True)
+class Round:
+    name: str
+    start: date
+    end: date
+
+
+def round_started(today: date, years_ago: int = 0) -> date:
+    """The Sep 1 that began the school year `years_ago` before today's."""
+    year = today.year if today >= date(today.year, 9, 1) else today.year - 1
+    return date(year - years_ago, 9, 1)
+
+
+def demo_rounds(today: date) -> tuple[Round, Round]:
+    """The demo is dated from the day it is loaded, so it always shows a program under
+    way: Year 2 began this school year, Year 1 the year before; each lasts two years."""
+    year1, year2 = round_started(today, 1), round_started(today)
+    return (
+        Round(YEAR1_NAME, year1, date(year1.year + 2, 8, 31)),
+        Round(YEAR2_NAME, year2, date(year2.year + 2, 8, 31)),
+    )
 
 
 def _get_or_create(model, key: dict, values: dict):
@@ -65,8 +89,11 @@ def _library(entry: dict) -> Library:
     return _get_or_create(Library, {"name": entry["name"]}, values)
 
 
-def _cohort(name: str, start: date, end: date, entries: list[dict]) -> Cohort:
-    cohort = _get_or_create(Cohort, {"name": name}, {"start_date": start, "end_date": end})
+def _cohort(round_: Round, entries: list[dict]) -> Cohort:
+    start = round_.start
+    cohort = _get_or_create(
+        Cohort, {"name": round_.name}, {"start_date": start, "end_date": round_.end}
+    )
     for entry in entries:
         library = _library(entry)
         _get_or_create(
@@ -110,7 +137,7 @@ DEMO_SIGNER_NAMES = (
     "David Kim", "Sarah Thompson", "Miguel Hernández", "Linda Park",
 )  # fmt: skip
 CARDS_ISSUED = 6  # the stage position from which a partnership reports figures
-MENTOR_PARTNERSHIP_START = date(2021, 9, 1)
+MENTOR_HEAD_START_YEARS = 5  # mentors' own programmes began this long before Year 2
 CARD_MODELS = (CardModel.DIGITAL_ONLY, CardModel.FULL, CardModel.STARTER)
 
 
@@ -139,8 +166,9 @@ def _partnerships(today: date) -> None:
         rollout[library.name] = rollout.get(library.name, 0) + 1
         start = participation.start_date
         if participation.role == ParticipationRole.MENTOR:
-            start, position = MENTOR_PARTNERSHIP_START, CARDS_ISSUED
-        elif participation.cohort.name == YEAR1[0]:
+            start = round_started(today, MENTOR_HEAD_START_YEARS)
+            position = CARDS_ISSUED
+        elif participation.cohort.name == YEAR1_NAME:
             position = YEAR1_STAGE_PLAN[year1_index % len(YEAR1_STAGE_PLAN)]
             year1_index += 1
         elif rollout[library.name] == 1:
@@ -164,7 +192,11 @@ def _partnerships(today: date) -> None:
             partnerships.move_to_stage(partnership, stage, reached, today, actor=None)
         if position >= 4:
             # One agreement in three falls due within the next 90 days.
-            expires = today + timedelta(days=60) if year1_index % 3 == 1 else date(2029, 6, 30)
+            expires = (
+                today + timedelta(days=60)
+                if year1_index % 3 == 1
+                else date(round_started(today).year + 3, 6, 30)
+            )
             partnerships.add_agreement(
                 partnership,
                 {
@@ -221,7 +253,7 @@ def _timelines(today: date) -> None:
     year1_index = 0
     for participation in pilots:
         made = milestones.start_timeline(participation)
-        if participation.cohort.name == YEAR1[0]:
+        if participation.cohort.name == YEAR1_NAME:
             lag = YEAR1_LAG_DAYS[year1_index % len(YEAR1_LAG_DAYS)]
             year1_index += 1
         else:
@@ -241,7 +273,7 @@ def _letters(today: date) -> None:
     for participation in db.session.scalars(
         sa.select(Participation).where(Participation.role == ParticipationRole.PILOT)
     ):
-        if participation.cohort.name != YEAR1[0]:
+        if participation.cohort.name != YEAR1_NAME:
             continue
         furthest = max(
             (p.stage.position for p in partnerships.partnerships_of(participation.library_id)),
@@ -290,7 +322,7 @@ def _check_ins(today: date) -> None:
     """Year 1 pairings have met about monthly; some have let their check-in slip (once)."""
     if db.session.scalar(sa.select(CheckIn.id).limit(1)):
         return
-    year1 = db.session.scalar(sa.select(Cohort).where(Cohort.name == YEAR1[0]))
+    year1 = db.session.scalar(sa.select(Cohort).where(Cohort.name == YEAR1_NAME))
     if year1 is None:
         return
     active = [p for p in pairing.open_pairings(year1.id) if p.status == PairingStatus.ACTIVE]
@@ -370,8 +402,10 @@ def _case_studies() -> None:
 
 def seed_demo(today: date | None = None) -> dict[str, int]:
     """Load the demo cohorts, libraries, districts and accounts; returns row counts."""
-    year1 = _cohort(*YEAR1, demo_data.YEAR1_LIBRARIES)
-    _cohort(*YEAR2, demo_data.YEAR2_LIBRARIES)
+    today = today or date.today()
+    rounds = demo_rounds(today)
+    year1 = _cohort(rounds[0], demo_data.YEAR1_LIBRARIES)
+    _cohort(rounds[1], demo_data.YEAR2_LIBRARIES)
     for entry in demo_data.SCHOOL_DISTRICTS:
         _get_or_create(
             SchoolDistrict,
@@ -393,9 +427,9 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
     db.session.flush()
     db.session.expire(year1, ["participations"])
     _pair_year1(year1, pilots[0]["name"], mentor["name"])
-    _partnerships(today or date.today())
-    _timelines(today or date.today())
-    _check_ins(today or date.today())
+    _partnerships(today)
+    _timelines(today)
+    _check_ins(today)
     _case_studies()
     return {
         model.__tablename__: db.session.scalar(sa.select(sa.func.count()).select_from(model))

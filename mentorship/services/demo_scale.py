@@ -29,7 +29,7 @@ import random
 import secrets
 import time
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
 
@@ -53,7 +53,7 @@ from .months import add_months
 
 CALIFORNIA, NATIONAL = "california", "national"
 CALIFORNIA_LIBRARIES, CALIFORNIA_DISTRICTS = 183, 1_000
-YEAR3 = ("Year 3 — California", date(2027, 9, 1), date(2029, 8, 31))
+YEAR3_NAME = "Year 3 — California"  # begins next school year
 NATIONAL_ROUND = "National round {} (synthetic)"
 SEED = 2026
 CHUNK = 50_000
@@ -96,15 +96,17 @@ class Sizes:
     )  # fmt: skip
 
 
-def california_sizes() -> Sizes:
+def california_sizes(today: date) -> Sizes:
     """Tops the stored program up to 183 libraries and 1,000 districts."""
+    year1, year2 = demo.demo_rounds(today)
+    year3 = demo.round_started(today, -1)
     return Sizes(
         libraries=max(CALIFORNIA_LIBRARIES - _count(Library), 0),
         districts=max(CALIFORNIA_DISTRICTS - _count(SchoolDistrict), 0),
         cohorts=(
-            CohortPlan(*demo.YEAR1, 10, 3, ("NorthNet", "Pacific Library Partnership")),
-            CohortPlan(*demo.YEAR2, 25, 8),
-            CohortPlan(*YEAR3, 50, 17),
+            CohortPlan(*astuple(year1), 10, 3, ("NorthNet", "Pacific Library Partnership")),
+            CohortPlan(*astuple(year2), 25, 8),
+            CohortPlan(YEAR3_NAME, year3, date(year3.year + 2, 8, 31), 50, 17),
         ),
         idle_share=0.1,
         cover_counties=True,
@@ -153,7 +155,7 @@ def seed(scale: str, today: date | None = None, sizes: Sizes | None = None) -> R
     demo.seed_demo(today)
     db.session.flush()
     names = set(db.session.scalars(sa.select(Cohort.name)))
-    markers = {CALIFORNIA: YEAR3[0], NATIONAL: NATIONAL_ROUND.format(1)}
+    markers = {CALIFORNIA: YEAR3_NAME, NATIONAL: NATIONAL_ROUND.format(1)}
     skipped, sample = "", ""
     if markers[scale] in names:
         skipped = f"the {scale} program is already loaded (cohort “{markers[scale]}” exists)"
@@ -161,7 +163,7 @@ def seed(scale: str, today: date | None = None, sizes: Sizes | None = None) -> R
         skipped = "another scale is already loaded: start from an empty database"
     else:
         if sizes is None:
-            sizes = california_sizes() if scale == CALIFORNIA else national_sizes(today)
+            sizes = california_sizes(today) if scale == CALIFORNIA else national_sizes(today)
         sample = _Generator(sizes, today, random.Random(SEED)).run()
     counts = {table.name: _count(table) for table in db.metadata.sorted_tables}
     return Result(scale, skipped, counts, time.perf_counter() - started, sample)

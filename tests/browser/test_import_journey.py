@@ -42,7 +42,7 @@ BAD_CSV = (
     f"{MENTOR[0]},{MENTOR[1]},mentor,{MENTOR_LIBRARY}\n"
 )
 NEW_PASSWORD = "a long sentence to sign in with"
-YEAR2 = demo.YEAR2[0]
+YEAR2 = demo.YEAR2_NAME
 INVITATION = "Your account for the Student Success Initiative"
 
 
