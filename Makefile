@@ -6,6 +6,8 @@ FLASK := $(BIN)/flask --app mentorship
 TEST_DATABASE_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/test
 HOST ?= 127.0.0.1
 PORT ?= 5000
+# Links in mail and calendar feeds point at the port the server listens on.
+BASE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run test test-sqlite test-postgres lint format chromium clean
 
@@ -25,8 +27,9 @@ run: $(VENV)/.installed
 	MENTORSHIP_ENV=development $(FLASK) db upgrade
 	MENTORSHIP_ENV=development $(FLASK) seed-demo
 	@echo "The reminder scheduler runs beside the web server (emails go to the log without MAIL_SERVER)."
-	MENTORSHIP_ENV=development $(FLASK) scheduler & trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
-	  MENTORSHIP_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
+	BASE_URL=$(BASE_URL) MENTORSHIP_ENV=development $(FLASK) scheduler & \
+	  trap 'kill $$! 2>/dev/null' EXIT INT TERM; \
+	  BASE_URL=$(BASE_URL) MENTORSHIP_ENV=development $(FLASK) run --host $(HOST) --port $(PORT)
 
 # Debian's Chromium drives the browser tests; Playwright never downloads a browser.
 chromium:
