@@ -9,10 +9,10 @@ import sqlalchemy as sa
 from ...extensions import db
 from ...models import (
     Library,
-    OutcomeReport,
     Partnership,
     SchoolDistrict,
 )
+from ..figures import partnership_figures
 from .filters import RollupFilter, libraries_in_program
 from .years import SchoolYear
 
@@ -25,7 +25,7 @@ class AnnualReportRow:
     library: str
     district: str
     cds_code: str
-    students_enrolled: int | None  # from the latest report ending in the year
+    students_enrolled: int  # services.figures: the latest report ending in the year, else on record
     cards_issued_in_year: int  # reports ending in the year
     students_with_cards: int  # cards issued by reports ending on or before the year's end
     students_using_cards: int | None  # the largest single-report count in the year
@@ -72,60 +72,23 @@ def annual_report(
         .limit(limit)
         .subquery()
     )
-    in_year = OutcomeReport.period_end.between(year.first_day, year.last_day)
-    of_shown = OutcomeReport.partnership_id.in_(sa.select(shown.c.id))
-    ranked = (
-        sa.select(
-            OutcomeReport.partnership_id,
-            OutcomeReport.students_enrolled,
-            sa.func.row_number()
-            .over(
-                partition_by=OutcomeReport.partnership_id,
-                order_by=(OutcomeReport.period_end.desc(), OutcomeReport.period_start.desc()),
-            )
-            .label("newest"),
-        )
-        .where(in_year, of_shown)
-        .subquery()
-    )
-    latest = (
-        sa.select(ranked.c.partnership_id, ranked.c.students_enrolled)
-        .where(ranked.c.newest == 1)
-        .subquery()
-    )
-    cards = OutcomeReport.physical_cards + OutcomeReport.digital_cards
-    per_partnership = (
-        sa.select(
-            OutcomeReport.partnership_id,
-            sa.func.sum(sa.case((in_year, cards), else_=0)).label("in_year"),
-            sa.func.sum(cards).label("to_date"),
-            sa.func.max(sa.case((in_year, OutcomeReport.students_using_cards))).label("using"),
-            sa.func.sum(sa.case((in_year, 1), else_=0)).label("reports"),
-            sa.func.sum(
-                sa.case((sa.and_(in_year, OutcomeReport.period_start < year.first_day), 1), else_=0)
-            ).label("spanning"),
-        )
-        .where(OutcomeReport.period_end <= year.last_day, of_shown)
-        .group_by(OutcomeReport.partnership_id)
-        .subquery()
-    )
+    figures = partnership_figures(sa.select(shown.c.id), year)
     query = (
         sa.select(
             shown.c.library,
             shown.c.district,
             SchoolDistrict.state_code,
-            latest.c.students_enrolled,
-            per_partnership.c.in_year,
-            per_partnership.c.to_date,
-            per_partnership.c.using,
-            per_partnership.c.reports,
-            per_partnership.c.spanning,
+            figures.c.enrolled,
+            figures.c.cards,
+            figures.c.cards_to_date,
+            figures.c.using,
+            figures.c.reports,
+            figures.c.spanning,
         )
         .select_from(shown)
+        .join(figures, figures.c.partnership_id == shown.c.id)
         .join(Partnership, Partnership.id == shown.c.id)
         .join(SchoolDistrict, SchoolDistrict.id == Partnership.district_id)
-        .outerjoin(per_partnership, per_partnership.c.partnership_id == shown.c.id)
-        .outerjoin(latest, latest.c.partnership_id == shown.c.id)
         .order_by(shown.c.library, shown.c.district, shown.c.id)
     )
     return [
@@ -134,12 +97,12 @@ def annual_report(
             library,
             district,
             code or "",
-            enrolled,
-            int(in_year or 0),
-            int(to_date or 0),
+            int(enrolled),
+            int(in_year),
+            int(to_date),
             using,
-            int(reports or 0),
-            int(spanning or 0),
+            int(reports),
+            int(spanning),
         )
         for library, district, code, enrolled, in_year, to_date, using, reports, spanning in (
             db.session.execute(query)
@@ -158,7 +121,7 @@ class AnnualTotals:
 def annual_totals(rows: list[AnnualReportRow]) -> AnnualTotals:
     """A library's totals: its districts' students are distinct, so sums are honest."""
     return AnnualTotals(
-        sum(r.students_enrolled or 0 for r in rows),
+        sum(r.students_enrolled for r in rows),
         sum(r.cards_issued_in_year for r in rows),
         sum(r.students_with_cards for r in rows),
         sum(r.students_using_cards or 0 for r in rows),

@@ -19,11 +19,16 @@ from ...models import (
     PartnershipStage,
     SchoolDistrict,
 )
-from ..outcomes import FIGURE_COLUMNS
-from ..risk import (
-    RiskSettings,
+from ..figures import (
+    Figures,
+    as_figures,
+    figures_by_library,
+    partnership_figures,
+    partnerships_of_libraries,
+    summed,
 )
-from .figures import partnership_figures
+from ..outcomes import FIGURE_COLUMNS
+from ..risk import RiskSettings
 from .filters import RollupFilter, in_program, libraries_in_program
 from .pilots import PilotStatus, pilot_statuses
 
@@ -38,13 +43,7 @@ class LibraryFigures:
     system: str
     roles: str
     pilot: PilotStatus | None
-    partnerships: int
-    enrolled: int
-    cards: int
-
-    @property
-    def coverage(self) -> float | None:
-        return self.cards / self.enrolled if self.enrolled else None
+    figures: Figures
 
 
 def libraries_in_view(f: RollupFilter):
@@ -74,18 +73,7 @@ def library_figures(
         current = pilots.get(status.library_id)
         if current is None or status.participation_id > current.participation_id:
             pilots[status.library_id] = status  # the latest place as a pilot
-    figures = partnership_figures(f, ids)
-    totals = {
-        library_id: (n, int(enrolled), int(cards))
-        for library_id, n, enrolled, cards in db.session.execute(
-            sa.select(
-                figures.c.library_id,
-                sa.func.count(),
-                sa.func.sum(figures.c.enrolled),
-                sa.func.sum(figures.c.cards),
-            ).group_by(figures.c.library_id)
-        )
-    }
+    totals = figures_by_library(ids, f.year)
     return [
         LibraryFigures(
             library.id,
@@ -94,7 +82,7 @@ def library_figures(
             library.cooperative_system,
             "; ".join(roles.get(library.id, [])),
             pilots.get(library.id),
-            *totals.get(library.id, (0, 0, 0)),
+            totals.get(library.id, Figures()),
         )
         for library in libraries
     ]
@@ -110,18 +98,12 @@ class PartnershipFigures:
     card_model: str
     enrolment: str
     fine_free: bool | None
-    enrolled: int
-    cards: int
-    reporting: bool
-
-    @property
-    def coverage(self) -> float | None:
-        return self.cards / self.enrolled if self.enrolled else None
+    figures: Figures
 
 
 def partnerships_of_library(library_id: int, f: RollupFilter) -> list[PartnershipFigures]:
     """A library's school partners with stage and figures (no contacts, no notes)."""
-    figures = partnership_figures(f, [library_id])
+    figures = partnership_figures(partnerships_of_libraries([library_id]), f.year)
     rows = db.session.execute(
         sa.select(
             figures.c.partnership_id,
@@ -131,14 +113,23 @@ def partnerships_of_library(library_id: int, f: RollupFilter) -> list[Partnershi
             PartnershipStage.name,
             figures.c.card_model,
             figures.c.enrolment,
-            Partnership.fine_free,
-            figures.c.enrolled,
-            figures.c.cards,
-            figures.c.reporting,
+            figures.c.fine_free,
+            *summed(figures),
         )
         .join(Partnership, Partnership.id == figures.c.partnership_id)
         .join(SchoolDistrict, SchoolDistrict.id == Partnership.district_id)
         .join(PartnershipStage, PartnershipStage.id == Partnership.stage_id)
+        .group_by(
+            figures.c.partnership_id,
+            SchoolDistrict.name,
+            SchoolDistrict.state_code,
+            PartnershipStage.position,
+            PartnershipStage.name,
+            figures.c.card_model,
+            figures.c.enrolment,
+            figures.c.fine_free,
+            Partnership.rollout_order,
+        )
         .order_by(Partnership.rollout_order, SchoolDistrict.name)
     )
     return [
@@ -151,23 +142,9 @@ def partnerships_of_library(library_id: int, f: RollupFilter) -> list[Partnershi
             card_model or "not recorded",
             enrolment or "not recorded",
             fine_free,
-            int(enrolled),
-            int(cards),
-            bool(reporting),
+            as_figures(values),
         )
-        for (
-            pid,
-            district,
-            code,
-            position,
-            stage,
-            card_model,
-            enrolment,
-            fine_free,
-            enrolled,
-            cards,
-            reporting,
-        ) in rows
+        for pid, district, code, position, stage, card_model, enrolment, fine_free, *values in rows
     ]
 
 

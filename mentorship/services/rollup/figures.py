@@ -12,14 +12,22 @@ from ...extensions import db
 from ...models import (
     Cohort,
     Library,
-    OutcomeReport,
     Participation,
     ParticipationRole,
     Partnership,
     PartnershipStage,
-    SchoolDistrict,
 )
 from ...models.library import CALIFORNIA_COUNTIES
+from ..figures import (
+    Figures,
+    as_figures,
+    coverage,
+    partnership_figures,
+    partnerships_of_libraries,
+    pilot_places,
+    scoped_reports,
+    summed,
+)
 from .filters import RollupFilter, in_program, libraries_in_program
 
 
@@ -74,110 +82,82 @@ def partnership_stages(f: RollupFilter) -> list[StageCount]:
     return [StageCount(*row) for row in rows]
 
 
-def partnership_figures(f: RollupFilter, library_ids: list[int] | None = None):
-    """One row per active partnership in view: its library, district, enrolment, cards."""
-    libraries = (
-        sa.select(Library.id).where(Library.id.in_(library_ids))
-        if library_ids is not None
-        else libraries_in_program(f)
-    )
-    reports = sa.select(OutcomeReport).where(
-        OutcomeReport.partnership_id.in_(
-            sa.select(Partnership.id).where(Partnership.library_id.in_(libraries))
-        )
-    )
-    if f.year:
-        reports = reports.where(OutcomeReport.period_end.between(f.year.first_day, f.year.last_day))
-    reports = reports.subquery()
-    ranked = sa.select(
-        reports.c.partnership_id,
-        reports.c.students_enrolled,
-        (reports.c.physical_cards + reports.c.digital_cards).label("cards"),
-        sa.func.row_number()
-        .over(
-            partition_by=reports.c.partnership_id,
-            order_by=(reports.c.period_end.desc(), reports.c.period_start.desc()),
-        )
-        .label("newest"),
-    ).subquery()
-    per_partnership = (
-        sa.select(
-            ranked.c.partnership_id,
-            sa.func.sum(ranked.c.cards).label("cards"),
-            sa.func.max(sa.case((ranked.c.newest == 1, ranked.c.students_enrolled))).label(
-                "enrolled"
-            ),
-        )
-        .group_by(ranked.c.partnership_id)
-        .subquery()
-    )
+def pilot_libraries_in_view(f: RollupFilter):
+    """Libraries with a place as a pilot in view: their figures are the programme's."""
+    return sa.select(pilot_places(in_program(f)).subquery().c.library_id).distinct()
+
+
+def figures_in_view(f: RollupFilter):
+    """The partnerships in view with their figures (services.figures) and whether their
+    library is a pilot in view (`pilot`): the rows every rollup table groups."""
+    figures = partnership_figures(partnerships_of_libraries(libraries_in_program(f)), f.year)
+    pilots = pilot_libraries_in_view(f).subquery()
     return (
         sa.select(
-            Partnership.id.label("partnership_id"),
-            Partnership.library_id,
-            Library.county,
-            Library.cooperative_system.label("system"),
-            sa.cast(Partnership.card_model, sa.String).label("card_model"),
-            sa.cast(Partnership.enrolment, sa.String).label("enrolment"),
-            sa.func.coalesce(per_partnership.c.enrolled, SchoolDistrict.students_enrolled, 0).label(
-                "enrolled"
-            ),
-            sa.func.coalesce(per_partnership.c.cards, 0).label("cards"),
-            sa.case((per_partnership.c.partnership_id.is_not(None), 1), else_=0).label("reporting"),
+            figures,
+            sa.case((pilots.c.library_id.is_not(None), 1), else_=0).label("pilot"),
         )
-        .join(Library, Library.id == Partnership.library_id)
-        .join(SchoolDistrict, SchoolDistrict.id == Partnership.district_id)
-        .outerjoin(per_partnership, per_partnership.c.partnership_id == Partnership.id)
-        .where(Partnership.active.is_(True), Partnership.library_id.in_(libraries))
-        .cte("partnership_figures")
+        .outerjoin(pilots, pilots.c.library_id == figures.c.library_id)
+        .subquery()
     )
 
 
 @dataclass(frozen=True)
-class Coverage:
-    key: str
-    partnerships: int
-    reporting: int
-    enrolled: int
-    cards: int
+class Coverage(Figures):
+    """One group's figures (a cohort, a county, a card model...): sums of its partnerships."""
 
-    @property
-    def coverage(self) -> float | None:
-        return self.cards / self.enrolled if self.enrolled else None
+    key: str = ""
 
 
 DIMENSIONS = {
-    "total": "All partnerships",
+    "total": "Pilot libraries",
+    "existing": "Mentor libraries, existing programmes",
     "cohort": "Cohort",
     "county": "County",
     "system": "Cooperative system",
     "card_model": "Card model",
     "enrolment": "Enrolment",
+    "fine_free": "Fine-free",
 }
+
+FINE_FREE = {True: "Fine-free", False: "Charges fines"}
 
 
 def coverage_by_dimension(f: RollupFilter) -> dict[str, list[Coverage]]:
-    """Students enrolled, cards issued and coverage, by each dimension: one statement."""
-    figures = partnership_figures(f)
-    cohort_of = (
-        in_program(f).add_columns(Cohort.name.label("cohort_name")).subquery()
-    )  # a library in two cohorts counts in both cohort rows (and once in the total)
+    """Pilots' figures by each dimension, and mentor libraries' apart: one statement.
 
-    def grouped(dimension: str, key, *joins):
-        query = sa.select(
-            sa.literal(dimension).label("dimension"),
-            sa.cast(key, sa.String).label("key"),
-            sa.func.count(sa.distinct(figures.c.partnership_id)),
-            sa.func.coalesce(sa.func.sum(figures.c.reporting), 0),
-            sa.func.coalesce(sa.func.sum(figures.c.enrolled), 0),
-            sa.func.coalesce(sa.func.sum(figures.c.cards), 0),
-        ).select_from(figures)
+    Every grouping but "existing" counts pilot libraries only (`pilot` = 1), so a cohort's
+    coverage never mixes in its mentors' existing programmes.
+    """
+    figures = figures_in_view(f)
+    cohort_of = (
+        in_program(f)
+        .add_columns(Cohort.name.label("cohort_name"))
+        .where(Participation.role == ParticipationRole.PILOT)
+        .subquery()
+    )  # a pilot in two cohorts counts in both cohort rows (and once in the total)
+    fine_free = sa.case(
+        (figures.c.fine_free.is_(True), FINE_FREE[True]),
+        (figures.c.fine_free.is_(False), FINE_FREE[False]),
+    )
+
+    def grouped(dimension: str, key, *joins, pilot: int = 1):
+        query = (
+            sa.select(
+                sa.literal(dimension).label("dimension"),
+                sa.cast(key, sa.String).label("key"),
+                *summed(figures),
+            )
+            .select_from(figures)
+            .where(figures.c.pilot == pilot)
+        )
         for target, on in joins:
             query = query.join(target, on)
-        return query.group_by(key) if dimension != "total" else query
+        return query.group_by(key) if dimension not in ("total", "existing") else query
 
     statement = sa.union_all(
-        grouped("total", sa.literal("")),
+        grouped("total", sa.literal("Pilot libraries")),
+        grouped("existing", sa.literal("Mentor and sustaining libraries"), pilot=0),
         grouped(
             "cohort",
             cohort_of.c.cohort_name,
@@ -187,14 +167,14 @@ def coverage_by_dimension(f: RollupFilter) -> dict[str, list[Coverage]]:
         grouped("system", figures.c.system),
         grouped("card_model", figures.c.card_model),
         grouped("enrolment", figures.c.enrolment),
+        grouped("fine_free", fine_free),
     )
     result: dict[str, list[Coverage]] = {dimension: [] for dimension in DIMENSIONS}
-    for dimension, key, partnerships, reporting, enrolled, cards in db.session.execute(statement):
-        if dimension == "total" and not partnerships:
+    for dimension, key, *values in db.session.execute(statement):
+        if dimension in ("total", "existing") and not values[0]:
             continue
-        result[dimension].append(
-            Coverage(key or "not recorded", partnerships, int(reporting), int(enrolled), int(cards))
-        )
+        sums = as_figures(values)
+        result[dimension].append(Coverage(**vars(sums), key=key or "not recorded"))
     for rows in result.values():
         rows.sort(key=lambda row: row.key.lower())
     return result
@@ -213,19 +193,16 @@ class Quarter:
 
 
 def cards_per_quarter(f: RollupFilter) -> list[Quarter]:
-    """Cards issued per calendar quarter (by the period's last day), and the running total."""
-    year = sa.extract("year", OutcomeReport.period_end)
-    month = sa.extract("month", OutcomeReport.period_end)
+    """Pilots' cards since joining per calendar quarter (by the period's last day), and
+    the running total."""
+    reports = scoped_reports(partnerships_of_libraries(pilot_libraries_in_view(f)), f.year)
+    year = sa.extract("year", reports.c.period_end)
+    month = sa.extract("month", reports.c.period_end)
     query = (
-        sa.select(
-            year, month, sa.func.sum(OutcomeReport.physical_cards + OutcomeReport.digital_cards)
-        )
-        .join(Partnership, Partnership.id == OutcomeReport.partnership_id)
-        .where(Partnership.active.is_(True), Partnership.library_id.in_(libraries_in_program(f)))
+        sa.select(year, month, sa.func.sum(reports.c.cards))
+        .where(reports.c.in_scope == 1, reports.c.since_joining == 1)
         .group_by(year, month)
     )
-    if f.year:
-        query = query.where(OutcomeReport.period_end.between(f.year.first_day, f.year.last_day))
     per_quarter: dict[tuple[int, int], int] = defaultdict(int)
     for y, m, cards in db.session.execute(query):
         per_quarter[(int(y), (int(m) - 1) // 3 + 1)] += int(cards or 0)
@@ -241,16 +218,18 @@ def cards_per_quarter(f: RollupFilter) -> list[Quarter]:
 
 @dataclass
 class CountyFigures:
+    """A county's libraries, and its pilots' partnerships with their cards since joining."""
+
     county: str
     pilots: int = 0
     mentors: int = 0
     partnerships: int = 0
     enrolled: int = 0
-    cards: int = 0
+    programme_cards: int = 0
 
     @property
     def coverage(self) -> float | None:
-        return self.cards / self.enrolled if self.enrolled else None
+        return coverage(self.programme_cards, self.enrolled)
 
     @property
     def shown(self) -> bool:  # worth a row on the page (the CSV has every county)
@@ -274,7 +253,8 @@ def libraries_by_county(f: RollupFilter) -> dict[str, dict[str, int]]:
 def county_figures(
     by_county: dict[str, dict[str, int]], coverage: list[Coverage]
 ) -> list[CountyFigures]:
-    """Every county of California, with or without libraries in the program."""
+    """Every county of California, with or without libraries in the program (`coverage`:
+    the pilots' figures by county)."""
     figures = {row.key: row for row in coverage}
     result = []
     for county in CALIFORNIA_COUNTIES:
@@ -287,7 +267,7 @@ def county_figures(
                 mentors=roles.get("mentor", 0),
                 partnerships=cover.partnerships if cover else 0,
                 enrolled=cover.enrolled if cover else 0,
-                cards=cover.cards if cover else 0,
+                programme_cards=cover.programme_cards if cover else 0,
             )
         )
     return result

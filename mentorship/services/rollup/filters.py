@@ -14,6 +14,7 @@ from ...models import (
     Participation,
 )
 from ...models.library import CALIFORNIA_COUNTIES, COOPERATIVE_SYSTEMS
+from ..figures import places_in_program
 from .years import SCHOOL_YEARS, SchoolYear
 
 
@@ -84,13 +85,8 @@ def active_cohorts() -> list[CohortChoice]:
 
 
 def in_program(f: RollupFilter):
-    """Places in active cohorts of active libraries, narrowed by the filter."""
-    query = (
-        sa.select(Participation.id, Participation.library_id, Participation.cohort_id)
-        .join(Cohort, Cohort.id == Participation.cohort_id)
-        .join(Library, Library.id == Participation.library_id)
-        .where(Participation.active.is_(True), Cohort.active.is_(True), Library.active.is_(True))
-    )
+    """Places in the program (services.figures), narrowed by the filter."""
+    query = places_in_program()
     if f.cohort_id:
         query = query.where(Participation.cohort_id == f.cohort_id)
     if f.county:

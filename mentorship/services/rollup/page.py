@@ -56,7 +56,13 @@ class RollupFigures:
 
     @property
     def total(self) -> Coverage | None:
+        """The pilot libraries' figures (the programme's)."""
         return self.coverage["total"][0] if self.coverage["total"] else None
+
+    @property
+    def existing(self) -> Coverage | None:
+        """Mentor libraries' existing programmes, shown apart."""
+        return self.coverage["existing"][0] if self.coverage["existing"] else None
 
 
 def compute(f: RollupFilter, today: date, settings: RiskSettings) -> RollupFigures:
