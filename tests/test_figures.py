@@ -27,6 +27,7 @@ from mentorship.services.rollup import RollupFilter
 from tests.conftest import Browserless
 from tests.helpers import (
     PASSWORD,
+    count_statements,
     make_cohort,
     make_district,
     make_library,
@@ -327,3 +328,38 @@ def test_every_library_shows_the_same_figures_on_every_page_and_endpoint(app):
                 mine.cards if mine.reporting else 0
             )
     assert in_program > 100
+
+
+def test_the_pages_showing_a_librarys_figures_cost_the_same_statements_however_many_partners(
+    app, client, year2
+):
+    from tests.test_api import Api, issue
+
+    with app.app_context():
+        make_user("state", email="state@example.org")
+        api = Api(app, issue(make_user("state", email="data.team@example.org")))
+        pilot = year2["pilot"]
+    client.login("state@example.org", PASSWORD)
+    paths = [f"/rollup/libraries/{pilot}", f"/rollup/libraries/{pilot}/totals.csv"]
+
+    def statements() -> dict[str, int]:
+        counts = {}
+        for path in paths:
+            client.get(path)  # the signed-in user is loaded once per session, not counted
+            with count_statements(app) as seen:
+                assert client.get(path).status_code == 200
+            counts[path] = len(seen)
+        with count_statements(app) as seen:
+            api.get(f"/api/v1/libraries/{pilot}/figures")
+        counts["api"] = len(seen)
+        return counts
+
+    statements()  # the token's first use, outside the counts
+    before = statements()
+    with app.app_context():
+        library = db.session.get(Library, pilot)
+        for n in range(6):
+            partnership = make_partnership(library, make_district(students_enrolled=100 + n))
+            _report(partnership, date(2026, 9, 1), date(2026, 10, 31), 100 + n, n)
+    assert statements() == before
+    assert max(before.values()) <= 12

@@ -10,12 +10,9 @@ By concern: `years` (school years), `filters` (what is in view), `pilots` (pilot
 (libraries and one library), `annual` (the annual report). This package names their
 public parts, so callers write `rollup.compute(...)`.
 
-Definitions (also in the README):
-- A library is *in the program* when it has an active place in an active cohort.
-- A partnership's *students enrolled* is the enrolment of its latest outcome report
-  (in the chosen school year, when one is chosen), else the district's enrolment on record.
-- *Cards issued* is the sum of its outcome reports' cards (in the chosen year, or to date).
-- *Coverage* is cards issued ÷ students enrolled.
+A partnership's figures (students enrolled, cards, coverage, the programme's cards
+apart from the baseline) are services.figures'; the rollup groups them. It leads with the
+pilot libraries' figures and shows the others' (mentors', sustaining libraries') apart.
 """
 
 from ...models.library import CALIFORNIA_COUNTIES, COOPERATIVE_SYSTEMS
