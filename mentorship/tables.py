@@ -15,6 +15,7 @@ from flask import Response, stream_with_context
 from flask_sqlalchemy.pagination import Pagination
 
 from .extensions import db
+from .services.figures import Figures, percent_value
 from .templating import plain
 
 
@@ -92,3 +93,17 @@ class ListPagination(Pagination):
 def paginate_list(items: Sequence[Any], per_page: int) -> Pagination:
     """Like `db.paginate` (reads ?page=, a page past the end is empty), for a list."""
     return ListPagination(items=items, per_page=per_page, max_per_page=None, error_out=False)
+
+
+def figure_columns(figures_of: Callable[[Any], Figures], partnerships: bool = True) -> list[Column]:
+    """A row's figures (services.figures) as columns, the same on every table and CSV."""
+    count = [Column("Partnerships", lambda r: figures_of(r).partnerships, numeric=True)]
+    return [
+        *(count if partnerships else []),
+        Column("Students enrolled", lambda r: figures_of(r).enrolled, numeric=True),
+        Column("Cards to date", lambda r: figures_of(r).cards, numeric=True),
+        Column("Cards since joining", lambda r: figures_of(r).programme_cards, numeric=True),
+        Column("Cards before joining", lambda r: figures_of(r).baseline_cards, numeric=True),
+        Column("Students using cards", lambda r: figures_of(r).using, numeric=True),
+        Column("Coverage %", lambda r: percent_value(figures_of(r).coverage), numeric=True),
+    ]

@@ -23,6 +23,7 @@ from .models import (
     User,
 )
 from .rendering import render_markdown
+from .services.figures import DEFINITIONS, percent
 from .services.rollup import Rollup
 
 
@@ -122,8 +123,16 @@ def url_with(**changes) -> str:
 
 def register(app: Flask) -> None:
     app.jinja_env.filters.update(
-        local_datetime=local_datetime, long_date=long_date, plain=plain, markdown=render_markdown
+        local_datetime=local_datetime,
+        long_date=long_date,
+        plain=plain,
+        markdown=render_markdown,
+        percent=percent,
     )
     app.jinja_env.globals.update(
-        navigation=navigation, may=may, url_with=url_with, toolkit_url=toolkit_url
+        navigation=navigation,
+        may=may,
+        url_with=url_with,
+        toolkit_url=toolkit_url,
+        figure_definitions=DEFINITIONS,
     )

@@ -275,6 +275,7 @@ EXPECTED: dict[str, object] = {
     "GET api.openapi": EVERYONE,
     "GET api.libraries": NO_BEARER,
     "GET api.library": NO_BEARER,
+    "GET api.library_figures": NO_BEARER,
     "GET api.cohorts": NO_BEARER,
     "GET api.cohort": NO_BEARER,
     "GET api.partnerships": NO_BEARER,

@@ -600,7 +600,7 @@ def test_the_page_quotes_the_library_figures_to_date(client, app, cast):
         case_study_id = make_case_study(cast, Status.PUBLISHED).id
     sign_in(client, cast, "other_pilot")
     page = client.get(f"/case-studies/{case_study_id}").get_data(as_text=True)
-    assert "600 student cards for 1,000 students enrolled (60% coverage)" in page
+    assert "600 student cards for 1,000 students enrolled (60.0% coverage)" in page
     assert "Hayward Unified" in page
     csv = client.get(f"/case-studies/{case_study_id}/figures.csv").get_data(as_text=True)
-    assert "Hayward Unified,600,1000,60%" in csv
+    assert "Hayward Unified,1000,600,600,0,,60.0" in csv

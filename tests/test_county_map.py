@@ -74,11 +74,11 @@ def test_each_label_point_lies_in_its_own_county_and_no_other():
 @pytest.mark.parametrize(
     ("ratio", "legend_label", "text"),
     [
-        (0, "0–19%", "Alameda County: 0% of enrolled students have a card"),
-        (0.19, "0–19%", "Alameda County: 19% of enrolled students have a card"),
-        (0.2, "20–39%", "Alameda County: 20% of enrolled students have a card"),
-        (0.85, "80% or more", "Alameda County: 85% of enrolled students have a card"),
-        (1.3, "80% or more", "Alameda County: 130% of enrolled students have a card"),
+        (0, "0–19%", "Alameda County: 0.0% of enrolled students have a card"),
+        (0.19, "0–19%", "Alameda County: 19.0% of enrolled students have a card"),
+        (0.2, "20–39%", "Alameda County: 20.0% of enrolled students have a card"),
+        (0.85, "80% or more", "Alameda County: 85.0% of enrolled students have a card"),
+        (1.3, "80% or more", "Alameda County: 130.0% of enrolled students have a card"),
         (None, "no figures yet", "Alameda County: no figures yet"),
     ],
 )
@@ -182,7 +182,7 @@ def test_macro_draws_an_accessible_svg_that_parses_as_xml(app):
     paths = svg.findall(".//path")
     assert len(paths) == 58
     by_title = {p.find("title").text: p for p in paths}
-    alameda = by_title["Alameda County: 42% of enrolled students have a card"]
+    alameda = by_title["Alameda County: 42.0% of enrolled students have a card"]
     assert alameda.get("fill") == CLASS_FILLS[2]
     assert (
         by_title["Napa County: no figures yet"].get("fill")

@@ -12,7 +12,7 @@ from mentorship.extensions import db
 from mentorship.models import CardModel, Enrolment, OutcomeReport
 from mentorship.services import rollup
 from mentorship.services.risk import RiskSettings, assess_pilots
-from mentorship.services.rollup import RollupFilter, SchoolYear
+from mentorship.services.rollup import RollupFilter, SchoolYear, caching
 from tests.helpers import (
     PASSWORD,
     count_statements,
@@ -102,33 +102,30 @@ def test_every_figure_of_the_whole_program(program):
     assert sum(n for _, n in figures.risk) == 2
     assert [(s.stage, s.partnerships) for s in figures.stages][0] == ("Contacted", 3)
     assert sum(s.partnerships for s in figures.stages) == 3
-    # D1: latest enrolment 1,100, 500 cards; D2: 500 on record, none; D3: 2,000 and 1,500.
+    # Pilots (the programme): D1 latest enrolment 1,100, 500 cards since L1 joined on
+    # Sep 1, 2025 (the first report straddles that day, so it counts); D2 500 on record.
     total = figures.total
-    assert (total.partnerships, total.reporting, total.enrolled, total.cards) == (3, 2, 3600, 2000)
-    assert total.coverage == pytest.approx(2000 / 3600)
-    assert _by_key(figures.coverage["county"]) == {
-        "Alameda": (2, 1, 1600, 500),
-        "Fresno": (1, 1, 2000, 1500),
-    }
-    assert _by_key(figures.coverage["system"]) == {
-        "Pacific Library Partnership": (2, 1, 1600, 500),
-        "San Joaquin Valley": (1, 1, 2000, 1500),
-    }
-    assert _by_key(figures.coverage["cohort"]) == {"Cohort A": (3, 2, 3600, 2000)}
+    assert (total.partnerships, total.reporting, total.enrolled, total.cards) == (2, 1, 1600, 500)
+    assert (total.programme_cards, total.baseline_cards) == (500, 0)
+    assert total.programme_coverage == pytest.approx(500 / 1600)
+    # The mentor's existing programme (D3: 2,000 students, 1,500 cards) is apart.
+    existing = figures.existing
+    assert (existing.partnerships, existing.enrolled, existing.cards) == (1, 2000, 1500)
+    assert existing.programme_cards == 0
+    assert _by_key(figures.coverage["county"]) == {"Alameda": (2, 1, 1600, 500)}
+    assert _by_key(figures.coverage["system"]) == {"Pacific Library Partnership": (2, 1, 1600, 500)}
+    assert _by_key(figures.coverage["cohort"]) == {"Cohort A": (2, 1, 1600, 500)}
     assert _by_key(figures.coverage["card_model"]) == {
-        "digital only": (1, 1, 2000, 1500),
         "full": (1, 1, 1100, 500),
         "not recorded": (1, 0, 500, 0),
     }
     assert _by_key(figures.coverage["enrolment"]) == {
         "not recorded": (1, 0, 500, 0),
-        "opt-in": (1, 1, 2000, 1500),
         "opt-out": (1, 1, 1100, 500),
     }
     assert [(q.label, q.cards, q.cards_to_date) for q in figures.quarters] == [
-        ("2025 Q2", 1500, 1500),
-        ("2026 Q2", 400, 1900),
-        ("2026 Q4", 100, 2000),
+        ("2026 Q2", 400, 400),
+        ("2026 Q4", 100, 500),
     ]
     counties = {c.county: c for c in figures.counties}
     assert len(counties) == 58
@@ -141,7 +138,8 @@ def test_a_school_year_counts_the_reports_that_end_in_it(program):
     figures = rollup.compute(RollupFilter(year=SchoolYear(2025)), TODAY, SETTINGS)
     # D1: the 2025-26 report (1,000 enrolled, 400 cards); D2 and D3: nothing in the year.
     total = figures.total
-    assert (total.partnerships, total.reporting, total.enrolled, total.cards) == (3, 1, 3500, 400)
+    assert (total.partnerships, total.reporting, total.enrolled, total.cards) == (2, 1, 1500, 400)
+    assert (figures.existing.enrolled, figures.existing.cards) == (2000, 0)
     assert [(q.label, q.cards) for q in figures.quarters] == [("2026 Q2", 400)]
 
 
@@ -151,7 +149,9 @@ def test_filters_narrow_every_figure(program):
         ("Cohort B", 1, 0),
         ("Cohort A", 0, 1),
     ]
-    assert (fresno.total.enrolled, fresno.total.cards) == (2000, 1500)
+    # Fresno's pilot (L3) has no partners yet; its mentor's cards are its existing programme.
+    assert fresno.total is None
+    assert (fresno.existing.enrolled, fresno.existing.cards) == (2000, 1500)
     cohort_b = rollup.compute(RollupFilter(cohort_id=program["b"].id), TODAY, SETTINGS)
     assert cohort_b.libraries == 1 and cohort_b.total is None
     system = rollup.compute(RollupFilter(system="Pacific Library Partnership"), TODAY, SETTINGS)
@@ -174,7 +174,8 @@ def test_the_annual_report_follows_its_period_rules(program):
         d1_row.reports_in_year,
         d1_row.reports_spanning_years,
     ) == (1000, 400, 400, 150, 1, 0)
-    assert (rows["D2"].students_enrolled, rows["D2"].cards_issued_in_year) == (None, 0)
+    # No report in the year: the district's enrolment on record (services.figures).
+    assert (rows["D2"].students_enrolled, rows["D2"].cards_issued_in_year) == (500, 0)
 
     later = {r.district: r for r in rollup.annual_report(SchoolYear(2026), library_id=l1.id)}
     d1_later = later["D1"]
@@ -262,7 +263,8 @@ def test_state_officials_read_the_rollup_and_its_drill_downs(app, client, progra
         text = response.get_data(as_text=True)
         assert "SECRET-NOTE" not in text and "secret.contact@d1.example" not in text, page
     page = client.client.get("/rollup/").get_data(as_text=True)
-    assert "Statewide rollup" in page and "3,600" in page and "56%" in page
+    assert "Statewide rollup" in page and "1,600" in page and "31.2%" in page
+    assert "Mentor libraries, existing programmes" in page and "75.0%" in page
     assert 'role="img"' in page and "<title" in page  # charts and map are accessible SVG
     library = client.client.get(f"/rollup/libraries/{l1_id}").get_data(as_text=True)
     assert "D1" in library and "Contacted" in library
@@ -288,8 +290,10 @@ def test_every_rollup_table_downloads_as_csv_with_the_filter(app, client, progra
     assert counties[0][0] == "County" and len(counties) == 59
     alameda = next(row for row in counties if row[0] == "Alameda")
     assert alameda[1:] == ["1", "0", "2", "1600", "500", "31.2"]
-    fresno_only = _csv(client.client.get("/rollup/coverage-system.csv?county=Fresno"))
-    assert fresno_only[1:] == [["San Joaquin Valley", "1", "1", "2000", "1500", "75.0"]]
+    # Fresno's only pilot has no partners; its mentor's cards are an existing programme.
+    assert _csv(client.client.get("/rollup/coverage-system.csv?county=Fresno"))[1:] == []
+    existing = _csv(client.client.get("/rollup/coverage-existing.csv?county=Fresno"))
+    assert existing[1:] == [["Mentor and sustaining libraries", "1", "1", "2000", "1500", "75.0"]]
     for name in (
         "cohorts",
         "timeline",
@@ -299,6 +303,7 @@ def test_every_rollup_table_downloads_as_csv_with_the_filter(app, client, progra
         "coverage-cohort",
         "coverage-card_model",
         "coverage-enrolment",
+        "coverage-fine_free",
     ):
         assert len(_csv(client.client.get(f"/rollup/{name}.csv"))) >= 2, name
     assert client.client.get("/rollup/nothing.csv").status_code == 404
@@ -362,13 +367,15 @@ def test_the_api_gives_the_same_rollup_and_matches_its_document(app, program):
         api = Api(app, issue(make_user("state", email="data.team@example.org")))
     figures = api.get("/api/v1/rollup").get_json()["data"]  # checked against the document
     total = figures["coverage"]["total"][0]
-    assert (total["partnerships"], total["students_enrolled"], total["cards_issued"]) == (
-        3,
-        3600,
-        2000,
+    assert (total["partnerships"], total["students_enrolled"], total["cards_since_joining"]) == (
+        2,
+        1600,
+        500,
     )
+    existing = figures["coverage"]["existing"][0]
+    assert (existing["cards_to_date"], existing["cards_since_joining"]) == (1500, 0)
     assert figures["libraries"] == 3 and figures["pilots"] == 2
-    assert [q["cards_to_date"] for q in figures["quarters"]] == [1500, 1900, 2000]
+    assert [q["cards_since_joining_to_date"] for q in figures["quarters"]] == [400, 500]
     fresno = api.get("/api/v1/rollup?county=fresno&year=2024-25").get_json()["data"]
     assert fresno["filter"] == {
         "cohort_id": None,
@@ -376,7 +383,8 @@ def test_the_api_gives_the_same_rollup_and_matches_its_document(app, program):
         "system": None,
         "year": "2024-25",
     }
-    assert fresno["coverage"]["total"][0]["cards_issued"] == 1500
+    assert fresno["coverage"]["total"] == []  # Fresno's pilot has no partners
+    assert fresno["coverage"]["existing"][0]["cards_to_date"] == 1500
     for bad in ("county=Atlantis", "year=2024-26", "system=Nowhere", "cohort_id=0"):
         response = api.get(f"/api/v1/rollup?{bad}")
         assert response.status_code == 400, bad
@@ -396,7 +404,7 @@ def test_with_a_cache_url_every_web_process_shares_the_figures():
     import redis
 
     prefix = f"mentorship-test-{uuid.uuid4().hex[:8]}:figures:"
-    first, second = rollup._Cache(), rollup._Cache()
+    first, second = caching._Cache(), caching._Cache()
     for cache in (first, second):
         cache.configure("redis://127.0.0.1:6379/0", prefix)
     made = []

@@ -27,13 +27,13 @@ from ..models import (
     CaseStudyStatus,
     DistrictSize,
     Library,
-    OutcomeReport,
     Role,
     User,
 )
 from ..models.base import utcnow
-from . import audit, outcomes, partnerships
+from . import audit, figures
 from .errors import NotAllowed, ValidationError
+from .figures import Figures
 from .libraries import active_staff, people_of_libraries
 from .pairing import paired_library_ids
 
@@ -263,52 +263,24 @@ def search_documents(url_of: Callable[[CaseStudy], str]) -> list[tuple[str, str,
 
 
 @dataclass(frozen=True)
-class PartnershipFigures:
+class DistrictFigures:
     district: str
-    cards: int
-    students_enrolled: int | None
-
-    @property
-    def coverage(self) -> float | None:
-        return outcomes.coverage(self.cards, self.students_enrolled)
+    figures: Figures
 
 
 @dataclass(frozen=True)
-class Figures:
-    rows: list[PartnershipFigures]
-
-    @property
-    def cards(self) -> int:
-        return sum(row.cards for row in self.rows)
-
-    @property
-    def students_enrolled(self) -> int:
-        return sum(row.students_enrolled or 0 for row in self.rows)
-
-    @property
-    def coverage(self) -> float | None:
-        return outcomes.coverage(self.cards, self.students_enrolled)
+class CaseStudyFigures:
+    total: Figures
+    rows: list[DistrictFigures]
 
 
-def figures_of(library_id: int) -> Figures:
-    """The library's figures to date from its outcome reports, computed now (so a case
-    study always quotes the latest): per school district and in all."""
-    partners = partnerships.partnerships_of(library_id)
-    reports: dict[int, list[OutcomeReport]] = {p.id: [] for p in partners}
-    for report in db.session.scalars(
-        sa.select(OutcomeReport).where(OutcomeReport.partnership_id.in_(reports))
-    ):
-        reports[report.partnership_id].append(report)
-    rows = []
-    for partner in partners:
-        points = outcomes.cards_over_time(reports[partner.id])
-        if points:
-            rows.append(
-                PartnershipFigures(
-                    partner.district.name, points[-1].cards, points[-1].students_enrolled
-                )
-            )
-    return Figures(rows)
+def figures_of(library_id: int) -> CaseStudyFigures:
+    """The library's figures to date (services.figures), computed now so a case study
+    always quotes the latest: in all and per school district."""
+    return CaseStudyFigures(
+        figures.figures_of_library(library_id),
+        [DistrictFigures(*row) for row in figures.figures_by_district(library_id)],
+    )
 
 
 # Comments ----------------------------------------------------------------------------

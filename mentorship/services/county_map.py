@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..models.library import CALIFORNIA_COUNTIES, california_county
+from .figures import percent, percent_value
 
 DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "california_counties.json"
 
@@ -78,20 +79,18 @@ def county_outlines() -> dict:
     return json.loads(DATA_FILE.read_text(encoding="utf-8"))
 
 
-def percent(ratio: float) -> int:
-    """Whole percent, halves rounded up; the shading class is taken from this same
-    number so a county labelled "20%" is never shaded as "0–19%"."""
-    return int(max(ratio, 0.0) * 100 + 0.5)
-
-
 def coverage_class(ratio: float | None) -> int | None:
-    return None if ratio is None else min(percent(ratio) // 20, len(CLASS_FILLS) - 1)
+    """The shading class, from the percentage as written (services.figures.percent), so a
+    county labelled "20.0%" is never shaded as "0–19%"."""
+    if ratio is None:
+        return None
+    return min(int(max(percent_value(ratio), 0.0)) // 20, len(CLASS_FILLS) - 1)
 
 
 def county_label(county: str, ratio: float | None) -> str:
     if ratio is None:
         return f"{county} County: {NO_FIGURES_LABEL}"
-    return f"{county} County: {percent(ratio)}% of enrolled students have a card"
+    return f"{county} County: {percent(ratio)} of enrolled students have a card"
 
 
 def _county(name: str) -> str:

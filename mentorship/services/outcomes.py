@@ -1,8 +1,7 @@
 """Outcome figures: dated counts per partnership, and what they add up to.
 
 A report counts the cards issued *in its period*, so the cards a partnership has
-issued to date are the sum of its reports; coverage is that sum over the students
-enrolled in its latest report.
+issued to date are the sum of its reports (services.figures defines every figure).
 """
 
 from __future__ import annotations
@@ -111,19 +110,12 @@ def update_report(report: OutcomeReport, values: dict[str, Any], today: date, ac
 
 @dataclass(frozen=True)
 class CardsToDate:
-    """One point of the partnership's line: cards issued up to the end of a period."""
+    """One point of the partnership's chart: cards issued up to the end of a period (the
+    partnership's figures themselves are services.figures')."""
 
     period_end: date
     cards: int
     students_enrolled: int
-
-    @property
-    def coverage(self) -> float | None:
-        return coverage(self.cards, self.students_enrolled)
-
-
-def coverage(cards: int, enrolled: int | None) -> float | None:
-    return cards / enrolled if enrolled else None
 
 
 def cards_over_time(reports: list[OutcomeReport]) -> list[CardsToDate]:
@@ -132,19 +124,3 @@ def cards_over_time(reports: list[OutcomeReport]) -> list[CardsToDate]:
         total += report.cards
         points.append(CardsToDate(report.period_end, total, report.students_enrolled))
     return points
-
-
-def cards_by_library(library_ids: list[int]) -> dict[int, int]:
-    """{library id: student cards issued through all its partnerships}, in one query."""
-    if not library_ids:
-        return {}
-    rows = db.session.execute(
-        sa.select(
-            Partnership.library_id,
-            sa.func.sum(OutcomeReport.physical_cards + OutcomeReport.digital_cards),
-        )
-        .join(OutcomeReport.partnership)
-        .where(Partnership.library_id.in_(library_ids))
-        .group_by(Partnership.library_id)
-    )
-    return {library_id: int(cards) for library_id, cards in rows}

@@ -28,9 +28,9 @@ from ..models import (
 from . import audit
 from .checkins import next_date
 from .errors import Conflict, ValidationError
+from .figures import figures_by_library
 from .libraries import people_of_libraries
 from .matching import LibraryProfile, optimal_assignment, ranking_score, score_matrix, score_pair
-from .outcomes import cards_by_library
 
 
 def profile(library: Library) -> LibraryProfile:
@@ -102,11 +102,11 @@ def suggestions_for(pilot: Participation) -> list[Suggestion]:
     """Every mentor of the pilot's cohort, best first, with the reasons in words."""
     taken = places_taken(pilot.cohort_id)
     mentors = _participants(pilot.cohort_id, ParticipationRole.MENTOR)
-    cards = cards_by_library([mentor.library_id for mentor in mentors])
+    figures = figures_by_library([mentor.library_id for mentor in mentors])
     ranked = []
     for mentor in mentors:
         left = max(mentor.mentor_capacity - taken.get(mentor.id, 0), 0)
-        issued = cards.get(mentor.library_id, 0)
+        issued = figures[mentor.library_id].cards if mentor.library_id in figures else 0
         fit = score_pair(profile(pilot.library), profile(mentor.library))
         reasons = (
             *fit.reasons,

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from mentorship.extensions import db
 from mentorship.models import Library, Partnership
-from tests.browser.conftest import assert_accessible, sign_in
+from tests.browser.conftest import ARTIFACTS, assert_accessible, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -78,6 +78,52 @@ def test_a_state_official_filters_drills_down_and_downloads(page, live_server, a
         assert response.status in (403, 404), (path, response.status)
     if notes:
         assert notes not in page.content()
+
+
+def test_year_2_shows_its_pilots_work_and_the_mentors_existing_programmes_apart(
+    page, live_server, axe
+):
+    """Three months in, Year 2's pilots have issued no card yet: the rollup says so, and
+    the mentors' 634,600 cards (Los Angeles PL's 389,500 among them) are shown apart."""
+    base_url, app = live_server
+    with app.app_context():
+        los_angeles = db.session.scalar(
+            db.select(Library.id).where(Library.name == "Los Angeles Public Library")
+        )
+    sign_in(page, base_url, "state@demo.test")
+    page.goto(f"{base_url}/rollup/")
+    page.get_by_label("Cohort", exact=True).select_option(label="Year 2 — California")
+    page.get_by_role("button", name="Show").click()
+    expect(page.locator(".lead")).to_contain_text("Year 2")
+
+    programme = page.get_by_role("heading", name="What the programme did: pilot libraries")
+    expect(programme).to_be_visible()
+    lead = page.locator("ul.cards").first
+    expect(lead).to_contain_text("0 student cards issued by pilots since joining")
+    expect(lead).to_contain_text("0.0% pilots' coverage")
+    expect(lead).not_to_contain_text("634,600")
+    expect(
+        page.get_by_role("heading", name="Mentor libraries, existing programmes")
+    ).to_be_visible()
+    expect(page.locator("ul.cards").nth(1)).to_contain_text("634,600 student cards to date")
+
+    # Every figure says how it is counted, beside it.
+    counted = page.locator("details.how-counted").first
+    counted.locator("summary").click()
+    expect(counted).to_contain_text("Cards since joining")
+    expect(counted).to_contain_text("A report whose period includes that day")
+    assert_accessible(axe, page, "rollup-year-2")
+    ARTIFACTS.mkdir(exist_ok=True)
+    page.screenshot(path=str(ARTIFACTS / "rollup-year-2.png"), full_page=True)
+    page.screenshot(path=str(ARTIFACTS / "rollup-year-2-top.png"))  # what one sees first
+
+    # The cohort's row counts its pilots only, and the drill-down shows the split per library.
+    page.get_by_role("link", name="Every library in this view, with its figures").click()
+    expect(page.get_by_role("columnheader", name="Cards since joining")).to_be_visible()
+    assert_accessible(axe, page, "rollup-libraries-year-2")
+    page.goto(f"{base_url}/rollup/libraries/{los_angeles}")
+    expect(page.get_by_role("table", name="The library's figures")).to_contain_text("389,500")
+    assert_accessible(axe, page, "rollup-library-los-angeles")
 
 
 def test_the_rollup_fits_a_phone(browser, live_server, axe):

@@ -294,16 +294,41 @@ OUTCOME_FILTERS = [
 ]
 
 RATIO = nullable({"type": "number", "minimum": 0})
-COVERAGE_ROW = obj(
-    {
-        "key": TEXT,
-        "partnerships": COUNT,
-        "reporting": COUNT,
-        "students_enrolled": COUNT,
-        "cards_issued": COUNT,
-        "coverage": RATIO,
+FIGURES = {
+    "partnerships": COUNT,
+    "reporting": COUNT,
+    "students_enrolled": COUNT,
+    "cards_to_date": COUNT,
+    "cards_since_joining": {
+        **COUNT,
+        "description": "Cards of reports ending on or after the "
+        "day the library started as a pilot (the programme's)",
     },
-    "Partnerships in one group: students enrolled, cards issued, coverage (a ratio).",
+    "cards_before_joining": {
+        **COUNT,
+        "description": "Cards reported before it joined "
+        "(its baseline; every card of a library that is not a pilot)",
+    },
+    "students_using_cards": nullable(COUNT),
+    "coverage": {**RATIO, "description": "cards_to_date ÷ students_enrolled"},
+    "coverage_since_joining": {**RATIO, "description": "cards_since_joining ÷ students_enrolled"},
+}
+SCHEMAS["Figures"] = obj(FIGURES, "A partnership's figures, or their sum (see the README).")
+COVERAGE_ROW = obj(
+    {"key": TEXT, **FIGURES},
+    "Partnerships in one group. Every group but `existing` counts pilot libraries only, "
+    "whose programme figures are `cards_since_joining` and `coverage_since_joining`.",
+)
+SCHEMAS["LibraryFigures"] = obj(
+    {
+        "library_id": ID,
+        "figures": ref("Figures"),
+        "partnerships": {
+            "type": "array",
+            "items": obj({"district": TEXT, "figures": ref("Figures")}),
+        },
+    },
+    "A library's figures to date, in all and per active partnership.",
 )
 SCHEMAS["Rollup"] = obj(
     {
@@ -344,7 +369,16 @@ SCHEMAS["Rollup"] = obj(
         "coverage": obj(
             {
                 dimension: {"type": "array", "items": COVERAGE_ROW}
-                for dimension in ("total", "cohort", "county", "system", "card_model", "enrolment")
+                for dimension in (
+                    "total",
+                    "existing",
+                    "cohort",
+                    "county",
+                    "system",
+                    "card_model",
+                    "enrolment",
+                    "fine_free",
+                )
             }
         ),
         "quarters": {
@@ -353,8 +387,8 @@ SCHEMAS["Rollup"] = obj(
                 {
                     "year": COUNT,
                     "quarter": {"type": "integer", "minimum": 1, "maximum": 4},
-                    "cards_issued": COUNT,
-                    "cards_to_date": COUNT,
+                    "cards_since_joining": COUNT,
+                    "cards_since_joining_to_date": COUNT,
                 }
             ),
         },
@@ -367,8 +401,8 @@ SCHEMAS["Rollup"] = obj(
                     "mentor_libraries": COUNT,
                     "partnerships": COUNT,
                     "students_enrolled": COUNT,
-                    "cards_issued": COUNT,
-                    "coverage": RATIO,
+                    "cards_since_joining": COUNT,
+                    "coverage_since_joining": RATIO,
                 }
             ),
         },
@@ -394,6 +428,9 @@ PATHS: dict[str, dict[str, Any]] = {
     "/rollup": object_operation("The statewide rollup", "Rollup", ROLLUP_FILTERS),
     "/libraries": list_operation("Libraries", "Library"),
     "/libraries/{library_id}": item_operation("One library", "Library", "library_id"),
+    "/libraries/{library_id}/figures": item_operation(
+        "One library's figures, as on its pages", "LibraryFigures", "library_id"
+    ),
     "/cohorts": list_operation("Cohorts, with the libraries taking part", "Cohort"),
     "/cohorts/{cohort_id}": item_operation("One cohort", "Cohort", "cohort_id"),
     "/partnerships": list_operation(

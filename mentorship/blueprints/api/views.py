@@ -27,6 +27,7 @@ from ...models.base import utcnow
 from ...models.library import COOPERATIVE_SYSTEMS, california_county
 from ...services import api as service
 from ...services import api_tokens, rollup
+from ...services.figures import Figures, figures_by_district, figures_of_library
 from ...services.months import months_between
 from ...services.risk import RiskSettings
 from ...templating import local_today, query_args
@@ -264,6 +265,23 @@ def library(library_id: int):
     return one(Library, library_id, service.libraries_query(), library_json)
 
 
+@bp.get("/libraries/<int:library_id>/figures")
+def library_figures(library_id: int):
+    """The library's figures to date (services.figures), as its pages show them."""
+    if db.session.get(Library, library_id) is None:
+        abort(404, f"There is no library {library_id}.")
+    return jsonify(
+        data={
+            "library_id": library_id,
+            "figures": figures_json(figures_of_library(library_id)),
+            "partnerships": [
+                {"district": district, "figures": figures_json(figures)}
+                for district, figures in figures_by_district(library_id)
+            ],
+        }
+    )
+
+
 @bp.get("/cohorts")
 def cohorts():
     return paged(service.cohorts_query(), cohort_json)
@@ -300,15 +318,22 @@ def _choice_arg(name: str, allowed, parse=str, what: str = "value"):
     return value
 
 
-def _coverage_json(row: rollup.Coverage) -> dict:
+def figures_json(figures: Figures) -> dict:
     return {
-        "key": row.key,
-        "partnerships": row.partnerships,
-        "reporting": row.reporting,
-        "students_enrolled": row.enrolled,
-        "cards_issued": row.cards,
-        "coverage": row.coverage,
+        "partnerships": figures.partnerships,
+        "reporting": figures.reporting,
+        "students_enrolled": figures.enrolled,
+        "cards_to_date": figures.cards,
+        "cards_since_joining": figures.programme_cards,
+        "cards_before_joining": figures.baseline_cards,
+        "students_using_cards": figures.using,
+        "coverage": figures.coverage,
+        "coverage_since_joining": figures.programme_coverage,
     }
+
+
+def _coverage_json(row: rollup.Coverage) -> dict:
+    return {"key": row.key, **figures_json(row)}
 
 
 @bp.get("/rollup")
@@ -362,8 +387,8 @@ def rollup_figures():
                 {
                     "year": q.year,
                     "quarter": q.quarter,
-                    "cards_issued": q.cards,
-                    "cards_to_date": q.cards_to_date,
+                    "cards_since_joining": q.cards,
+                    "cards_since_joining_to_date": q.cards_to_date,
                 }
                 for q in figures.quarters
             ],
@@ -374,8 +399,8 @@ def rollup_figures():
                     "mentor_libraries": c.mentors,
                     "partnerships": c.partnerships,
                     "students_enrolled": c.enrolled,
-                    "cards_issued": c.cards,
-                    "coverage": c.coverage,
+                    "cards_since_joining": c.programme_cards,
+                    "coverage_since_joining": c.coverage,
                 }
                 for c in figures.counties
             ],

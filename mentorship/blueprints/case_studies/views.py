@@ -19,7 +19,7 @@ from ...extensions import db
 from ...models import CardModel, CaseStudy, CaseStudyComment, DistrictSize, Library
 from ...models.library import COOPERATIVE_SYSTEMS
 from ...services import case_studies as service
-from ...tables import Column, csv_response
+from ...tables import Column, csv_response, figure_columns
 from ..records import commit_or_show, recent_changes
 from . import bp
 from .forms import CaseStudyForm, CommentForm, HideForm, SendBackForm, WithdrawForm
@@ -46,13 +46,7 @@ DRAFT_COLUMNS = [
 ]
 FIGURE_COLUMNS = [
     Column("School district", lambda row: row.district),
-    Column("Cards to date", lambda row: row.cards, numeric=True),
-    Column("Students enrolled", lambda row: row.students_enrolled, numeric=True),
-    Column(
-        "Coverage",
-        lambda row: f"{row.coverage:.0%}" if row.coverage is not None else None,
-        numeric=True,
-    ),
+    *figure_columns(lambda row: row.figures, partnerships=False),
 ]
 TAGS = ("card_model", "district_size", "region")
 

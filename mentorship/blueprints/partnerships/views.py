@@ -16,6 +16,7 @@ from ...models import (
 )
 from ...services import outcomes
 from ...services import partnerships as service
+from ...services.figures import Figures, figures_by_partnership
 from ...services.libraries import participations_of
 from ...tables import Column, csv_response
 from ...templating import local_today
@@ -163,6 +164,7 @@ def _show(partnership: Partnership, stage_form: StageForm):
         reports=reports,
         report_columns=REPORT_COLUMNS,
         cards_over_time=outcomes.cards_over_time(reports),
+        figures=figures_by_partnership([partnership.id]).get(partnership.id, Figures()),
         stages=service.stages(),
         stage_form=stage_form,
         agreements=partnership.agreements,

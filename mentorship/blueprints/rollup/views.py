@@ -15,14 +15,11 @@ from ...extensions import db
 from ...models import Library
 from ...services import rollup as service
 from ...services.county_map import build_county_map
+from ...services.figures import Figures, figures_by_library, percent_value
 from ...services.risk import RiskSettings
-from ...tables import Column, csv_response
+from ...tables import Column, csv_response, figure_columns
 from ...templating import local_today
 from . import bp
-
-
-def percent(ratio: float | None) -> float | None:
-    return None if ratio is None else round(100 * ratio, 1)
 
 
 def _rollup_url(**args) -> str:
@@ -30,14 +27,26 @@ def _rollup_url(**args) -> str:
 
 
 def _coverage_columns(label: str, link=None) -> list[Column]:
+    """Pilot libraries' figures in a group: the programme's cards and coverage."""
     return [
         Column(label, lambda c: c.key, link=link),
         Column("Partnerships", lambda c: c.partnerships, numeric=True),
         Column("Reporting figures", lambda c: c.reporting, numeric=True),
         Column("Students enrolled", lambda c: c.enrolled, numeric=True),
-        Column("Cards issued", lambda c: c.cards, numeric=True),
-        Column("Coverage %", lambda c: percent(c.coverage), numeric=True),
+        Column("Cards since joining", lambda c: c.programme_cards, numeric=True),
+        Column("Coverage %", lambda c: percent_value(c.programme_coverage), numeric=True),
+        Column("Cards before joining (not counted)", lambda c: c.baseline_cards, numeric=True),
     ]
+
+
+EXISTING_COLUMNS = [
+    Column("Libraries", lambda c: c.key),
+    Column("Partnerships", lambda c: c.partnerships, numeric=True),
+    Column("Reporting figures", lambda c: c.reporting, numeric=True),
+    Column("Students enrolled", lambda c: c.enrolled, numeric=True),
+    Column("Cards to date", lambda c: c.cards, numeric=True),
+    Column("Coverage %", lambda c: percent_value(c.coverage), numeric=True),
+]
 
 
 def _tables(figures: service.RollupFigures, cohort_ids: dict[str, int]) -> dict[str, tuple]:
@@ -88,34 +97,44 @@ def _tables(figures: service.RollupFigures, cohort_ids: dict[str, int]) -> dict[
                 Column("Pilot libraries", lambda c: c.pilots, numeric=True),
                 Column("Mentor libraries", lambda c: c.mentors, numeric=True),
                 Column("Partnerships", lambda c: c.partnerships, numeric=True),
-                Column("Students enrolled", lambda c: c.enrolled, numeric=True),
-                Column("Cards issued", lambda c: c.cards, numeric=True),
-                Column("Coverage %", lambda c: percent(c.coverage), numeric=True),
+                Column("Pilots' students enrolled", lambda c: c.enrolled, numeric=True),
+                Column("Pilots' cards since joining", lambda c: c.programme_cards, numeric=True),
+                Column("Pilots' coverage %", lambda c: percent_value(c.coverage), numeric=True),
             ],
             figures.counties,
         ),
+        "coverage-existing": (
+            "Mentor libraries, existing programmes",
+            EXISTING_COLUMNS,
+            [figures.existing] if figures.existing else [],
+        ),
         "coverage-cohort": (
-            "Students and cards by cohort",
+            "Pilots' students and cards by cohort",
             _coverage_columns("Cohort", drill(cohort=lambda c: cohort_ids.get(c.key))),
             coverage["cohort"],
         ),
         "coverage-system": (
-            "Students and cards by cooperative system",
+            "Pilots' students and cards by cooperative system",
             _coverage_columns("Cooperative system", drill(system=lambda c: c.key)),
             coverage["system"],
         ),
         "coverage-card_model": (
-            "Students and cards by card model",
+            "Pilots' students and cards by card model",
             _coverage_columns("Card model"),
             coverage["card_model"],
         ),
         "coverage-enrolment": (
-            "Students and cards by enrolment",
+            "Pilots' students and cards by enrolment",
             _coverage_columns("Enrolment"),
             coverage["enrolment"],
         ),
+        "coverage-fine_free": (
+            "Pilots' students and cards by fine-free or not",
+            _coverage_columns("Fine-free"),
+            coverage["fine_free"],
+        ),
         "quarters": (
-            "Cards issued per quarter",
+            "Pilots' cards since joining, per quarter",
             [
                 Column("Quarter", lambda q: q.label),
                 Column("Cards issued", lambda q: q.cards, numeric=True),
@@ -175,6 +194,7 @@ def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
         "risk": [(level.label, n) for level, n in figures.risk],
         "stages": [(s.stage, s.partnerships) for s in figures.stages],
         "quarters": [(q.label, q.cards) for q in figures.quarters[-12:]],
+        "fine_free": [(c.key, c.programme_cards) for c in figures.coverage["fine_free"]],
     }
     return render_template(
         "rollup/_figures.html",
@@ -234,10 +254,7 @@ LIBRARY_COLUMNS = [
         lambda r: f"{r.pilot.steps_done} of {r.pilot.steps_applicable}" if r.pilot else None,
     ),
     Column("Status (pilot)", lambda r: r.pilot.level.label if r.pilot else None),
-    Column("Partnerships", lambda r: r.partnerships, numeric=True),
-    Column("Students enrolled", lambda r: r.enrolled, numeric=True),
-    Column("Cards issued", lambda r: r.cards, numeric=True),
-    Column("Coverage %", lambda r: percent(r.coverage), numeric=True),
+    *figure_columns(lambda r: r.figures),
 ]
 
 
@@ -270,9 +287,7 @@ PARTNER_COLUMNS = [
     Column("Card model", lambda p: p.card_model),
     Column("Enrolment", lambda p: p.enrolment),
     Column("Fine-free", lambda p: "not decided" if p.fine_free is None else p.fine_free),
-    Column("Students enrolled", lambda p: p.enrolled, numeric=True),
-    Column("Cards issued", lambda p: p.cards, numeric=True),
-    Column("Coverage %", lambda p: percent(p.coverage), numeric=True),
+    *figure_columns(lambda p: p.figures, partnerships=False),
 ]
 FIGURE_COLUMNS = [
     Column("School district", lambda r: r.district),
@@ -305,8 +320,10 @@ def _library_tables(library: Library) -> dict[str, tuple]:
             [library.id],
         )
     ]
+    totals = figures_by_library([library.id], chosen.year).get(library.id, Figures())
     return {
         "timeline": ("Timeline progress as a pilot", PILOT_COLUMNS, pilots),
+        "totals": ("The library's figures", figure_columns(lambda f: f), [totals]),
         "partners": (
             "School partners",
             PARTNER_COLUMNS,
