@@ -8,8 +8,9 @@ steps those pilots have not closed yet. Steps are matched across versions by `ke
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..models import (
     CLOSED_STATUSES,
+    OUTER_BOUND_MONTHS,
     AuditEvent,
     Cohort,
     Milestone,
@@ -35,6 +37,7 @@ from ..models import (
 from . import audit
 from .errors import Conflict, ValidationError
 from .months import add_months, months_between
+from .risk import RiskLevel, RiskSettings, assess_pilots
 
 # The default plan (../shared/DOMAIN.md): key, title, description, month, scope, toolkit page.
 DEFAULT_PLAN = (
@@ -66,6 +69,10 @@ DEFAULT_PLAN = (
     ("sustainability", "Sustainability plan and case study shared with the network", "", 21,
      StepScope.LIBRARY, "sustaining"),
 )  # fmt: skip
+
+# Days a step given to a running pilot (a plan change, a district added late) has before
+# it is due: a month, the plan's unit, so the "due soon" reminder goes out first.
+GRACE_DAYS = 30
 
 STEP_FIELDS = ("title", "description", "month_offset", "scope", "toolkit_page")
 
@@ -219,7 +226,11 @@ def plan_change(draft: MilestoneTemplate) -> PlanChange:
 
 
 def publish(
-    draft: MilestoneTemplate, apply_to_running: bool, actor: User | None, today: date
+    draft: MilestoneTemplate,
+    apply_to_running: bool,
+    actor: User | None,
+    today: date,
+    grace_days: int = GRACE_DAYS,
 ) -> PlanChange:
     if not draft.is_draft:
         raise ValidationError("This version is already published.")
@@ -227,25 +238,43 @@ def publish(
     draft.published_at = datetime.now(UTC)
     audit.record(actor, "publish", draft, {"apply_to_running": [None, apply_to_running]})
     if apply_to_running:
-        for participation in running_pilots():
-            _bring_up_to_date(participation, draft, change, actor)
+        for milestone, changes in _bring_up_to_date(
+            running_pilots(), draft, change, today, grace_days
+        ):
+            audit.record(actor, "plan change", milestone, changes)
     db.session.flush()
     return change
 
 
 def _bring_up_to_date(
-    participation: Participation, draft: MilestoneTemplate, change: PlanChange, actor
-) -> None:
-    """Open milestones follow the new version; closed ones stay as they were."""
-    participation.template_id = draft.id
+    pilots: list[Participation],
+    draft: MilestoneTemplate,
+    change: PlanChange,
+    today: date,
+    grace_days: int,
+) -> list[tuple[Milestone, dict[str, list[Any]]]]:
+    """Open milestones follow the new version; closed ones stay as they were. Returns
+    what changed in each existing milestone (for the audit trail); no audit rows here, so
+    the publish preview can run it and look at the result. A fixed few statements."""
+    if not pilots:
+        return []
+    by_id = {p.id: p for p in pilots}
+    for participation in pilots:
+        participation.template_id = draft.id
+    if not change.any:
+        return []
     milestones = db.session.scalars(
-        sa.select(Milestone).where(Milestone.participation_id == participation.id)
+        sa.select(Milestone)
+        .where(Milestone.participation_id.in_(list(by_id)))
+        .options(selectinload(Milestone.partnership).selectinload(Partnership.stage_dates))
     ).all()
     changed = {step.key: step for step, _ in change.changed}
     removed = {step.key for step in change.removed}
+    done: list[tuple[Milestone, dict[str, list[Any]]]] = []
     for milestone in milestones:
         if not milestone.is_open:
             continue
+        participation = by_id[milestone.participation_id]
         if milestone.step_key in changed:
             step = changed[milestone.step_key]
             values = {
@@ -253,21 +282,94 @@ def _bring_up_to_date(
                 "description": step.description,
                 "toolkit_page": step.toolkit_page,
                 "position": step.position,
-                "due_on": _due_on(step, participation, milestone.partnership),
+                "due_on": _moved_due_on(
+                    step, participation, milestone.partnership, milestone.due_on, today, grace_days
+                ),
             }
-            audit.record(actor, "plan change", milestone, audit.apply_changes(milestone, values))
+            done.append((milestone, audit.apply_changes(milestone, values)))
         elif milestone.step_key in removed:
             milestone.status = MilestoneStatus.NOT_APPLICABLE
             milestone.not_applicable_reason = f"Removed from the plan in version {draft.version}."
-            audit.record(actor, "plan change", milestone, {"status": [None, "not applicable"]})
+            done.append((milestone, {"status": [None, "not applicable"]}))
     if change.added:
-        _create(participation, change.added, _partnerships_of(participation.library_id))
+        partnerships = defaultdict(list)
+        for partnership in _partnerships_of([p.library_id for p in pilots]):
+            partnerships[partnership.library_id].append(partnership)
+        existing = defaultdict(set)
+        for milestone in milestones:
+            existing[milestone.participation_id].add((milestone.step_key, milestone.partnership_id))
+        for participation in pilots:
+            _create(
+                participation,
+                change.added,
+                partnerships[participation.library_id],
+                given_on=today,
+                grace_days=grace_days,
+                existing=existing[participation.id],
+            )
+    return done
+
+
+@dataclass(frozen=True)
+class StatusShift:
+    """Pilots whose status a publish would change from `before` to `after`, and why."""
+
+    before: RiskLevel
+    after: RiskLevel
+    pilots: list[tuple[str, list[str]]]  # (library name, reasons the new status adds)
+
+    @property
+    def worse(self) -> bool:
+        return self.after > self.before
+
+
+def status_shifts(
+    draft: MilestoneTemplate, today: date, settings: RiskSettings, grace_days: int = GRACE_DAYS
+) -> list[StatusShift]:
+    """What publishing the draft to running pilots would do to their statuses, worked out
+    by the at-risk list's own rules: the change is made in a savepoint, the pilots are
+    assessed, and the savepoint is rolled back. Worse changes first."""
+    pilots = running_pilots()
+    change = plan_change(draft)
+    if not change.any or not pilots:
+        return []
+    ids = [p.id for p in pilots]
+    before = {
+        risk.participation.id: (risk.level, risk.reasons)
+        for risk in assess_pilots(today, settings, participation_ids=ids)
+    }
+    savepoint = db.session.begin_nested()
+    try:
+        _bring_up_to_date(pilots, draft, change, today, grace_days)
+        db.session.flush()
+        after = [
+            (risk.participation.library.name, risk.participation.id, risk.level, risk.reasons)
+            for risk in assess_pilots(today, settings, participation_ids=ids)
+        ]
+    finally:
+        savepoint.rollback()
+    groups: dict[tuple[RiskLevel, RiskLevel], list[tuple[str, list[str]]]] = defaultdict(list)
+    for name, pilot_id, level, reasons in after:
+        was, was_reasons = before.get(pilot_id, (level, reasons))
+        if level != was:
+            groups[(was, level)].append((name, [r for r in reasons if r not in was_reasons]))
+    return sorted(
+        (StatusShift(was, now, named) for (was, now), named in groups.items()),
+        key=lambda shift: (shift.before - shift.after, -shift.after, shift.before),
+    )
 
 
 # A pilot's milestones ----------------------------------------------------------------
 
 
-def _due_on(step: TemplateStep, participation: Participation, partnership: Partnership | None):
+def limit_of(participation: Participation) -> date:
+    """The pilot's outer bound: no step of its plan is due after it."""
+    return add_months(participation.start_date, OUTER_BOUND_MONTHS)
+
+
+def _planned_due_on(
+    step: TemplateStep, participation: Participation, partnership: Partnership | None
+) -> date:
     """Months after the pilot's start; a district added later gets the same spacing from
     its own first contact (the partnership steps start in month 2 of the plan)."""
     due = add_months(participation.start_date, step.month_offset)
@@ -277,26 +379,94 @@ def _due_on(step: TemplateStep, participation: Participation, partnership: Partn
     return due
 
 
-def _partnerships_of(library_id: int) -> list[Partnership]:
+def _due_on(
+    step: TemplateStep,
+    participation: Participation,
+    partnership: Partnership | None,
+    given_on: date | None = None,
+    grace_days: int = GRACE_DAYS,
+) -> date:
+    """The plan's date, capped at the pilot's outer bound. A step given to a pilot that is
+    already running (`given_on`: a plan change, a district added later) is due no sooner
+    than `grace_days` after it is given (unless that passes the bound), and never before
+    the day it is given, even for a pilot past its bound."""
+    due = _planned_due_on(step, participation, partnership)
+    if given_on is not None:
+        due = max(due, given_on + timedelta(days=grace_days))
+    due = min(due, limit_of(participation))
+    return max(due, given_on) if given_on is not None else due
+
+
+def _moved_due_on(
+    step: TemplateStep,
+    participation: Participation,
+    partnership: Partnership | None,
+    old_due: date,
+    today: date,
+    grace_days: int,
+) -> date:
+    """A changed step follows the new plan, but a change never brings its due date nearer
+    than the grace period: it is then due on its old date or after the grace period,
+    whichever comes first. So a change never makes a step late, and a step that was
+    already late stays as late as it was (a change does not excuse it either)."""
+    due = _due_on(step, participation, partnership)
+    return max(due, min(old_due, today + timedelta(days=grace_days)))
+
+
+def capped_steps(partnership: Partnership) -> list[Milestone]:
+    """The partnership's steps that the plan would have put after their pilot's outer
+    bound (spaced from a late first contact), and that are due on the bound instead."""
+    rows = db.session.execute(
+        sa.select(Milestone, TemplateStep)
+        .join(Participation, Participation.id == Milestone.participation_id)
+        .join(
+            TemplateStep,
+            sa.and_(
+                TemplateStep.template_id == Participation.template_id,
+                TemplateStep.key == Milestone.step_key,
+            ),
+        )
+        .where(Milestone.partnership_id == partnership.id)
+        .options(selectinload(Milestone.participation))
+        .order_by(Milestone.position)
+    ).all()
+    return [
+        milestone
+        for milestone, step in rows
+        if milestone.due_on == limit_of(milestone.participation)
+        and _planned_due_on(step, milestone.participation, partnership)
+        > limit_of(milestone.participation)
+    ]
+
+
+def _partnerships_of(library_ids: list[int]) -> list[Partnership]:
     return db.session.scalars(
         sa.select(Partnership)
-        .where(Partnership.library_id == library_id, Partnership.active.is_(True))
+        .where(Partnership.library_id.in_(library_ids), Partnership.active.is_(True))
         .options(selectinload(Partnership.stage_dates))
         .order_by(Partnership.rollout_order, Partnership.id)
     ).all()
 
 
 def _create(
-    participation: Participation, steps: list[TemplateStep], partnerships: list[Partnership]
+    participation: Participation,
+    steps: list[TemplateStep],
+    partnerships: list[Partnership],
+    given_on: date | None = None,
+    grace_days: int = GRACE_DAYS,
+    existing: set[tuple[str, int | None]] | None = None,
 ) -> list[Milestone]:
-    existing = {
-        (key, partnership_id)
-        for key, partnership_id in db.session.execute(
-            sa.select(Milestone.step_key, Milestone.partnership_id).where(
-                Milestone.participation_id == participation.id
+    """The pilot's milestones for `steps` it does not have yet (`existing`: the (step key,
+    partnership id) pairs it has, if the caller already knows them)."""
+    if existing is None:
+        existing = {
+            (key, partnership_id)
+            for key, partnership_id in db.session.execute(
+                sa.select(Milestone.step_key, Milestone.partnership_id).where(
+                    Milestone.participation_id == participation.id
+                )
             )
-        )
-    }
+        }
     made = []
     for step in steps:
         targets = partnerships if step.scope == StepScope.PARTNERSHIP else [None]
@@ -312,7 +482,7 @@ def _create(
                 title=step.title,
                 description=step.description,
                 toolkit_page=step.toolkit_page,
-                due_on=_due_on(step, participation, partnership),
+                due_on=_due_on(step, participation, partnership, given_on, grace_days),
             )
             db.session.add(milestone)
             made.append(milestone)
@@ -327,11 +497,16 @@ def start_timeline(participation: Participation) -> list[Milestone]:
     if participation.template_id is None:
         participation.template_id = current_template().id
     template = db.session.get(MilestoneTemplate, participation.template_id)
-    return _create(participation, template.steps, _partnerships_of(participation.library_id))
+    return _create(participation, template.steps, _partnerships_of([participation.library_id]))
 
 
-def add_partnership_milestones(partnership: Partnership) -> list[Milestone]:
-    """A new district partnership gets the per-partnership steps of each running pilot."""
+def add_partnership_milestones(
+    partnership: Partnership, today: date | None, grace_days: int = GRACE_DAYS
+) -> list[Milestone]:
+    """A new district partnership gets the per-partnership steps of each running pilot:
+    spaced from its first contact, none after the pilot's outer bound, and (added on
+    `today`) none due before `grace_days` from today, so a first contact in the past
+    makes no step late on the day the district is added."""
     made = []
     for participation in db.session.scalars(
         sa.select(Participation).where(
@@ -343,7 +518,7 @@ def add_partnership_milestones(partnership: Partnership) -> list[Milestone]:
     ):
         template = db.session.get(MilestoneTemplate, participation.template_id)
         steps = [s for s in template.steps if s.scope == StepScope.PARTNERSHIP]
-        made += _create(participation, steps, [partnership])
+        made += _create(participation, steps, [partnership], given_on=today, grace_days=grace_days)
     return made
 
 
