@@ -12,7 +12,7 @@ from mentorship.extensions import db
 from mentorship.models import CardModel, Enrolment, OutcomeReport
 from mentorship.services import rollup
 from mentorship.services.risk import RiskSettings, assess_pilots
-from mentorship.services.rollup import RollupFilter, SchoolYear
+from mentorship.services.rollup import RollupFilter, SchoolYear, caching
 from tests.helpers import (
     PASSWORD,
     count_statements,
@@ -396,7 +396,7 @@ def test_with_a_cache_url_every_web_process_shares_the_figures():
     import redis
 
     prefix = f"mentorship-test-{uuid.uuid4().hex[:8]}:figures:"
-    first, second = rollup._Cache(), rollup._Cache()
+    first, second = caching._Cache(), caching._Cache()
     for cache in (first, second):
         cache.configure("redis://127.0.0.1:6379/0", prefix)
     made = []

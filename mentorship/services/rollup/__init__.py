@@ -1,0 +1,94 @@
+"""The statewide rollup: the whole program at a glance, in a handful of set-based statements.
+
+Every figure is a GROUP BY (or a window function) in the database; Python only folds
+the grouped rows into tables. The result is plain data, so it can be cached for a
+minute per filter (`ROLLUP_CACHE_SECONDS`): state figures need not be live to the second,
+and the page then costs what a template costs.
+
+By concern: `years` (school years), `filters` (what is in view), `pilots` (pilot statuses),
+`figures` (grouped figures), `page` (the whole page, cached by `caching`), `drilldown`
+(libraries and one library), `annual` (the annual report). This package names their
+public parts, so callers write `rollup.compute(...)`.
+
+Definitions (also in the README):
+- A library is *in the program* when it has an active place in an active cohort.
+- A partnership's *students enrolled* is the enrolment of its latest outcome report
+  (in the chosen school year, when one is chosen), else the district's enrolment on record.
+- *Cards issued* is the sum of its outcome reports' cards (in the chosen year, or to date).
+- *Coverage* is cards issued ÷ students enrolled.
+"""
+
+from ...models.library import CALIFORNIA_COUNTIES, COOPERATIVE_SYSTEMS
+from .annual import AnnualReportRow, AnnualTotals, annual_report, annual_report_count, annual_totals
+from .caching import cache
+from .drilldown import (
+    LibraryFigures,
+    PartnershipFigures,
+    libraries_in_view,
+    library_figures,
+    partnerships_of_library,
+    reports_of_library,
+)
+from .figures import (
+    DIMENSIONS,
+    CohortCount,
+    CountyFigures,
+    Coverage,
+    Quarter,
+    StageCount,
+    cards_per_quarter,
+    cohort_counts,
+    county_figures,
+    coverage_by_dimension,
+    libraries_by_county,
+    partnership_stages,
+)
+from .filters import CohortChoice, RollupFilter, active_cohorts, parse_filter
+from .page import Rollup, RollupFigures, compute, rollup
+from .pilots import TIMELINE_STAGES, PilotPlace, PilotStatus, pilot_statuses, timeline_stage
+from .years import SCHOOL_YEARS, SchoolYear, school_years
+
+__all__ = [
+    "CALIFORNIA_COUNTIES",
+    "COOPERATIVE_SYSTEMS",
+    "DIMENSIONS",
+    "SCHOOL_YEARS",
+    "TIMELINE_STAGES",
+    "AnnualReportRow",
+    "AnnualTotals",
+    "CohortChoice",
+    "CohortCount",
+    "CountyFigures",
+    "Coverage",
+    "LibraryFigures",
+    "PartnershipFigures",
+    "PilotPlace",
+    "PilotStatus",
+    "Quarter",
+    "Rollup",
+    "RollupFigures",
+    "RollupFilter",
+    "SchoolYear",
+    "StageCount",
+    "active_cohorts",
+    "annual_report",
+    "annual_report_count",
+    "annual_totals",
+    "cache",
+    "cards_per_quarter",
+    "cohort_counts",
+    "compute",
+    "county_figures",
+    "coverage_by_dimension",
+    "libraries_by_county",
+    "libraries_in_view",
+    "library_figures",
+    "parse_filter",
+    "partnership_stages",
+    "partnerships_of_library",
+    "pilot_statuses",
+    "reports_of_library",
+    "rollup",
+    "school_years",
+    "timeline_stage",
+]
