@@ -355,3 +355,35 @@ def test_the_partnership_form_says_when_steps_are_capped(client, app):
     assert "San Lorenzo Unified was added as a school partner." in page
     assert "would fall after the pilot&#39;s 24-month limit" in page
     assert "District-wide rollout" in page
+
+
+# The rollup's timeline buckets -------------------------------------------------------------
+
+
+def test_the_timeline_buckets_are_named_by_time_on_every_page(app, client):
+    with app.app_context():
+        start = local_today() - timedelta(days=450)  # month 14 or so, no card issued
+        make_pilot(make_library("Alpha Library"), start=start)
+        make_user("state", email="state@t.example")
+        api_tokens_secret = _token(make_user("state", email="state@api.example"))
+    assert [label for _, label in rollup.TIMELINE_STAGES] == [
+        "Months 0–6", "Months 7–12", "Months 13–18", "Months 19–24", "Past 24 months",
+    ]  # fmt: skip
+    client.login("state@t.example", PASSWORD)
+    page = client.get("/rollup/").get_data(as_text=True)
+    assert "Months 13–18" in page and "getting started" not in page
+    csv_text = client.get("/rollup/timeline.csv").get_data(as_text=True)
+    assert csv_text.splitlines()[0] == "Time since the start,Pilots"
+    assert "Months 13–18,1" in csv_text
+    answer = app.test_client().get(
+        "/api/v1/rollup", headers={"Authorization": f"Bearer {api_tokens_secret}"}
+    )
+    assert {"stage": "Months 13–18", "pilots": 1} in answer.get_json()["data"]["timeline"]
+
+
+def _token(user) -> str:
+    from mentorship.services import api_tokens
+
+    _, secret = api_tokens.issue_token(user.id, "Data team", actor=None)
+    db.session.commit()
+    return secret

@@ -96,12 +96,14 @@ def last_activity_of_library():
 def last_pairing_end_of_pilot():
     """The day a pilot's latest ended pairing ended, correlated to the participation in the
     query (one probe of pairings (pilot_participation_id) per pilot)."""
+    ended = sa.orm.aliased(Pairing)  # the query may join the active pairing as `pairings`
     return (
-        sa.select(sa.func.max(Pairing.end_date))
+        sa.select(sa.func.max(ended.end_date))
         .where(
-            Pairing.pilot_participation_id == Participation.id,
-            Pairing.status == PairingStatus.ENDED,
+            ended.pilot_participation_id == Participation.id,
+            ended.status == PairingStatus.ENDED,
         )
+        .correlate_except(ended)
         .scalar_subquery()
     )
 
