@@ -12,6 +12,7 @@ from mentorship.extensions import db
 from mentorship.models import AuditEvent, Milestone, MilestoneStatus, Participation, StepScope
 from mentorship.services import milestones as service
 from mentorship.services import pairing, partnerships, reminders, rollup
+from mentorship.services.milestones import PilotShift
 from mentorship.services.risk import RiskLevel, RiskSettings, assess_pilots
 from mentorship.services.rollup import RollupFilter
 from mentorship.templating import local_today
@@ -232,6 +233,7 @@ def test_the_preview_counts_the_pilots_whose_status_would_change_and_stores_noth
     late.library.name = "Bravo Library"
     mou = next(m for m in service.milestones_of(late.id) if m.step_key == "data_agreement")
     mou.status, mou.done_on, mou.due_on = MilestoneStatus.NOT_STARTED, None, date(2026, 9, 1)
+    mou_title = f"{mou.title} ({mou.partnership.district.name})"
     calm = _finished(date(2026, 1, 1))
     db.session.commit()
     assert [_status(p)[0] for p in (near_end, late, calm)] == [0, 2, 0]
@@ -245,8 +247,9 @@ def test_the_preview_counts_the_pilots_whose_status_would_change_and_stores_noth
     shifts = service.status_shifts(draft, TODAY, SETTINGS)
     assert [(s.before, s.after, s.pilots) for s in shifts] == [
         (RiskLevel.ON_TRACK, RiskLevel.AT_RISK,
-         [("Alpha Library", ["month 23 of 24 with 1 step open"])]),
-        (RiskLevel.AT_RISK, RiskLevel.ON_TRACK, [("Bravo Library", [])]),
+         [PilotShift("Alpha Library", ["month 23 of 24 with 1 step open"], [])]),
+        (RiskLevel.AT_RISK, RiskLevel.ON_TRACK,
+         [PilotShift("Bravo Library", [], [f"{mou_title}: 85 days late"])]),
     ]  # fmt: skip
     db.session.commit()
     assert db.session.scalar(sa.select(sa.func.count(AuditEvent.id))) == audit_rows

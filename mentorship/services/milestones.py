@@ -311,12 +311,19 @@ def _bring_up_to_date(
 
 
 @dataclass(frozen=True)
+class PilotShift:
+    library: str
+    added: list[str]  # reasons the change brings
+    gone: list[str]  # reasons it takes away
+
+
+@dataclass(frozen=True)
 class StatusShift:
     """Pilots whose status a publish would change from `before` to `after`, and why."""
 
     before: RiskLevel
     after: RiskLevel
-    pilots: list[tuple[str, list[str]]]  # (library name, reasons the new status adds)
+    pilots: list[PilotShift]
 
     @property
     def worse(self) -> bool:
@@ -348,11 +355,17 @@ def status_shifts(
         ]
     finally:
         savepoint.rollback()
-    groups: dict[tuple[RiskLevel, RiskLevel], list[tuple[str, list[str]]]] = defaultdict(list)
+    groups: dict[tuple[RiskLevel, RiskLevel], list[PilotShift]] = defaultdict(list)
     for name, pilot_id, level, reasons in after:
         was, was_reasons = before.get(pilot_id, (level, reasons))
         if level != was:
-            groups[(was, level)].append((name, [r for r in reasons if r not in was_reasons]))
+            groups[(was, level)].append(
+                PilotShift(
+                    name,
+                    [r for r in reasons if r not in was_reasons],
+                    [r for r in was_reasons if r not in reasons],
+                )
+            )
     return sorted(
         (StatusShift(was, now, named) for (was, now), named in groups.items()),
         key=lambda shift: (shift.before - shift.after, -shift.after, shift.before),
