@@ -18,6 +18,7 @@ from mentorship.services.rollup import RollupFilter
 from mentorship.templating import local_today
 from tests.helpers import (
     PASSWORD,
+    count_statements,
     make_district,
     make_library,
     make_pairing,
@@ -244,7 +245,7 @@ def test_the_preview_counts_the_pilots_whose_status_would_change_and_stores_noth
     audit_rows = db.session.scalar(sa.select(sa.func.count(AuditEvent.id)))
     due_dates = {m.id: (m.due_on, m.status) for m in db.session.scalars(sa.select(Milestone))}
 
-    shifts = service.status_shifts(draft, TODAY, SETTINGS)
+    shifts = service.status_shifts(draft, service.plan_change(draft), TODAY, SETTINGS)
     assert [(s.before, s.after, s.pilots) for s in shifts] == [
         (RiskLevel.ON_TRACK, RiskLevel.AT_RISK,
          [PilotShift("Alpha Library", ["month 23 of 24 with 1 step open"], [])]),
@@ -390,3 +391,27 @@ def _token(user) -> str:
     _, secret = api_tokens.issue_token(user.id, "Data team", actor=None)
     db.session.commit()
     return secret
+
+
+def test_the_publish_preview_runs_the_same_statements_however_many_pilots(client, app):
+    with app.app_context():
+        for _ in range(2):
+            make_pairing(make_pilot(districts=2))
+        make_user("staff", email="staff@t.example")
+        draft = service.draft_template(None)
+        _add_step(draft, "Parent notice sent", 11)
+        service.update_step(_step(draft, "commitment_letter"), {"month_offset": 5}, None)
+        service.remove_step(_step(draft, "first_launch"), None)
+        db.session.commit()
+    client.login("staff@t.example", PASSWORD)
+
+    def statements() -> int:
+        with count_statements(app) as seen:
+            assert client.get("/plan/draft/publish").status_code == 200
+        return len(seen)
+
+    few = statements()
+    with app.app_context():
+        for _ in range(4):
+            make_pairing(make_pilot(districts=3))
+    assert statements() == few

@@ -238,31 +238,38 @@ def publish(
     draft.published_at = datetime.now(UTC)
     audit.record(actor, "publish", draft, {"apply_to_running": [None, apply_to_running]})
     if apply_to_running:
-        for milestone, changes in _bring_up_to_date(
-            running_pilots(), draft, change, today, grace_days
-        ):
-            audit.record(actor, "plan change", milestone, changes)
+        pilots = running_pilots()
+        for participation in pilots:
+            participation.template_id = draft.id
+        updates = _running_pilots_updates(pilots, draft, change, today, grace_days)
+        for milestone, values in updates.changed:
+            audit.record(actor, "plan change", milestone, audit.apply_changes(milestone, values))
+        db.session.add_all(Milestone(**values) for values in updates.added)
     db.session.flush()
     return change
 
 
-def _bring_up_to_date(
+@dataclass
+class MilestoneUpdates:
+    """What a publish does to running pilots' milestones, worked out before doing it."""
+
+    changed: list[tuple[Milestone, dict[str, Any]]] = field(default_factory=list)
+    added: list[dict[str, Any]] = field(default_factory=list)  # a new milestone's columns
+
+
+def _running_pilots_updates(
     pilots: list[Participation],
     draft: MilestoneTemplate,
     change: PlanChange,
     today: date,
     grace_days: int,
-) -> list[tuple[Milestone, dict[str, list[Any]]]]:
-    """Open milestones follow the new version; closed ones stay as they were. Returns
-    what changed in each existing milestone (for the audit trail); no audit rows here, so
-    the publish preview can run it and look at the result. A fixed few statements."""
-    if not pilots:
-        return []
+) -> MilestoneUpdates:
+    """Open milestones follow the new version; closed ones stay as they were; added steps
+    become milestones. Reads in a fixed few statements and changes nothing."""
+    updates = MilestoneUpdates()
+    if not change.any or not pilots:
+        return updates
     by_id = {p.id: p for p in pilots}
-    for participation in pilots:
-        participation.template_id = draft.id
-    if not change.any:
-        return []
     milestones = db.session.scalars(
         sa.select(Milestone)
         .where(Milestone.participation_id.in_(list(by_id)))
@@ -270,7 +277,6 @@ def _bring_up_to_date(
     ).all()
     changed = {step.key: step for step, _ in change.changed}
     removed = {step.key for step in change.removed}
-    done: list[tuple[Milestone, dict[str, list[Any]]]] = []
     for milestone in milestones:
         if not milestone.is_open:
             continue
@@ -286,11 +292,14 @@ def _bring_up_to_date(
                     step, participation, milestone.partnership, milestone.due_on, today, grace_days
                 ),
             }
-            done.append((milestone, audit.apply_changes(milestone, values)))
         elif milestone.step_key in removed:
-            milestone.status = MilestoneStatus.NOT_APPLICABLE
-            milestone.not_applicable_reason = f"Removed from the plan in version {draft.version}."
-            done.append((milestone, {"status": [None, "not applicable"]}))
+            values = {
+                "status": MilestoneStatus.NOT_APPLICABLE,
+                "not_applicable_reason": f"Removed from the plan in version {draft.version}.",
+            }
+        else:
+            continue
+        updates.changed.append((milestone, values))
     if change.added:
         partnerships = defaultdict(list)
         for partnership in _partnerships_of([p.library_id for p in pilots]):
@@ -299,15 +308,47 @@ def _bring_up_to_date(
         for milestone in milestones:
             existing[milestone.participation_id].add((milestone.step_key, milestone.partnership_id))
         for participation in pilots:
-            _create(
+            updates.added += _new_milestones(
                 participation,
                 change.added,
                 partnerships[participation.library_id],
+                existing[participation.id],
                 given_on=today,
                 grace_days=grace_days,
-                existing=existing[participation.id],
             )
-    return done
+    return updates
+
+
+# The columns the publish preview writes (in a savepoint it rolls back), in one statement.
+PREVIEWED_COLUMNS = (
+    "title", "description", "toolkit_page", "position", "due_on", "status",
+    "not_applicable_reason",
+)  # fmt: skip
+
+
+def _write_for_preview(updates: MilestoneUpdates) -> None:
+    """The updates as two set-based statements (one UPDATE for every changed milestone,
+    one INSERT for every new one), for the preview to assess and roll back. Not for a
+    real publish: these skip the milestones' version check and the audit trail."""
+    table = Milestone.__table__
+    if updates.changed:
+        db.session.execute(
+            table.update()
+            .where(table.c.id == sa.bindparam("milestone_id"))
+            .values({name: sa.bindparam(name) for name in PREVIEWED_COLUMNS}),
+            [
+                {
+                    "milestone_id": milestone.id,
+                    **{
+                        name: values.get(name, getattr(milestone, name))
+                        for name in PREVIEWED_COLUMNS
+                    },
+                }
+                for milestone, values in updates.changed
+            ],
+        )
+    if updates.added:
+        db.session.execute(table.insert(), updates.added)
 
 
 @dataclass(frozen=True)
@@ -331,24 +372,27 @@ class StatusShift:
 
 
 def status_shifts(
-    draft: MilestoneTemplate, today: date, settings: RiskSettings, grace_days: int = GRACE_DAYS
+    draft: MilestoneTemplate,
+    change: PlanChange,
+    today: date,
+    settings: RiskSettings,
+    grace_days: int = GRACE_DAYS,
 ) -> list[StatusShift]:
     """What publishing the draft to running pilots would do to their statuses, worked out
     by the at-risk list's own rules: the change is made in a savepoint, the pilots are
     assessed, and the savepoint is rolled back. Worse changes first."""
-    pilots = running_pilots()
-    change = plan_change(draft)
-    if not change.any or not pilots:
+    pilots = running_pilots() if change.any else []
+    if not pilots:
         return []
     ids = [p.id for p in pilots]
     before = {
         risk.participation.id: (risk.level, risk.reasons)
         for risk in assess_pilots(today, settings, participation_ids=ids)
     }
+    updates = _running_pilots_updates(pilots, draft, change, today, grace_days)
     savepoint = db.session.begin_nested()
     try:
-        _bring_up_to_date(pilots, draft, change, today, grace_days)
-        db.session.flush()
+        _write_for_preview(updates)
         after = [
             (risk.participation.library.name, risk.participation.id, risk.level, risk.reasons)
             for risk in assess_pilots(today, settings, participation_ids=ids)
@@ -461,25 +505,16 @@ def _partnerships_of(library_ids: list[int]) -> list[Partnership]:
     ).all()
 
 
-def _create(
+def _new_milestones(
     participation: Participation,
     steps: list[TemplateStep],
     partnerships: list[Partnership],
+    existing: set[tuple[str, int | None]],
     given_on: date | None = None,
     grace_days: int = GRACE_DAYS,
-    existing: set[tuple[str, int | None]] | None = None,
-) -> list[Milestone]:
-    """The pilot's milestones for `steps` it does not have yet (`existing`: the (step key,
-    partnership id) pairs it has, if the caller already knows them)."""
-    if existing is None:
-        existing = {
-            (key, partnership_id)
-            for key, partnership_id in db.session.execute(
-                sa.select(Milestone.step_key, Milestone.partnership_id).where(
-                    Milestone.participation_id == participation.id
-                )
-            )
-        }
+) -> list[dict[str, Any]]:
+    """The columns of the pilot's milestones for `steps` it does not have yet (`existing`:
+    the (step key, partnership id) pairs it has)."""
     made = []
     for step in steps:
         targets = partnerships if step.scope == StepScope.PARTNERSHIP else [None]
@@ -487,18 +522,43 @@ def _create(
             partnership_id = partnership.id if partnership else None
             if (step.key, partnership_id) in existing:
                 continue
-            milestone = Milestone(
-                participation_id=participation.id,
-                partnership_id=partnership_id,
-                step_key=step.key,
-                position=step.position,
-                title=step.title,
-                description=step.description,
-                toolkit_page=step.toolkit_page,
-                due_on=_due_on(step, participation, partnership, given_on, grace_days),
+            made.append(
+                {
+                    "participation_id": participation.id,
+                    "partnership_id": partnership_id,
+                    "step_key": step.key,
+                    "position": step.position,
+                    "title": step.title,
+                    "description": step.description,
+                    "toolkit_page": step.toolkit_page,
+                    "due_on": _due_on(step, participation, partnership, given_on, grace_days),
+                }
             )
-            db.session.add(milestone)
-            made.append(milestone)
+    return made
+
+
+def _create(
+    participation: Participation,
+    steps: list[TemplateStep],
+    partnerships: list[Partnership],
+    given_on: date | None = None,
+    grace_days: int = GRACE_DAYS,
+) -> list[Milestone]:
+    existing = {
+        (key, partnership_id)
+        for key, partnership_id in db.session.execute(
+            sa.select(Milestone.step_key, Milestone.partnership_id).where(
+                Milestone.participation_id == participation.id
+            )
+        )
+    }
+    made = [
+        Milestone(**values)
+        for values in _new_milestones(
+            participation, steps, partnerships, existing, given_on, grace_days
+        )
+    ]
+    db.session.add_all(made)
     db.session.flush()
     return made
 

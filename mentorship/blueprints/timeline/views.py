@@ -263,7 +263,7 @@ def publish():
             return redirect(url_for("timeline.plan"))
     db.session.commit()  # keep the draft that was started to show this page
     shifts = service.status_shifts(
-        draft, today, RiskSettings.from_config(current_app.config), grace_days
+        draft, change, today, RiskSettings.from_config(current_app.config), grace_days
     )
     return render_template(
         "timeline/publish.html",
