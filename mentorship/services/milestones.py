@@ -366,10 +366,6 @@ class StatusShift:
     after: RiskLevel
     pilots: list[PilotShift]
 
-    @property
-    def worse(self) -> bool:
-        return self.after > self.before
-
 
 def status_shifts(
     draft: MilestoneTemplate,
