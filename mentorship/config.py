@@ -119,6 +119,14 @@ def load_settings(instance_path: str) -> dict:
         "RISK_CHECKIN_OVERDUE_RISK_DAYS": _int("RISK_CHECKIN_OVERDUE_RISK_DAYS", 30),
         "RISK_NO_CHECKIN_ATTENTION_DAYS": _int("RISK_NO_CHECKIN_ATTENTION_DAYS", 45),
         "RISK_NO_CHECKIN_RISK_DAYS": _int("RISK_NO_CHECKIN_RISK_DAYS", 60),
+        # No active pairing this long after the start (or the last pairing's end): the
+        # kick-off with the mentor is due in month 1, and an unpaired pilot should fare
+        # no better than a paired one with no check-in (RISK_NO_CHECKIN_*).
+        "RISK_UNPAIRED_ATTENTION_DAYS": _int("RISK_UNPAIRED_ATTENTION_DAYS", 30),
+        "RISK_UNPAIRED_RISK_DAYS": _int("RISK_UNPAIRED_RISK_DAYS", 60),
+        # Days a step given to a running pilot (a published plan change, a district added
+        # with a past first contact) has before it is due (services/milestones.py).
+        "STEP_GRACE_DAYS": _int("STEP_GRACE_DAYS", 30),
     }
 
 

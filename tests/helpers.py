@@ -13,6 +13,8 @@ from mentorship.models import (
     Cohort,
     Governance,
     Library,
+    Pairing,
+    PairingStatus,
     Participation,
     ParticipationRole,
     Role,
@@ -144,3 +146,20 @@ def make_pilot(library=None, districts: int = 1, start: date = date(2025, 9, 1))
     )
     db.session.commit()
     return pilot
+
+
+def make_pairing(
+    pilot: Participation, status: str = "active", start: date | None = None, **values
+) -> Pairing:
+    """A pairing of `pilot` with a new mentor library in its cohort."""
+    mentor = make_participation(make_library(), db.session.get(Cohort, pilot.cohort_id), "mentor")
+    pairing = Pairing(
+        pilot_participation_id=pilot.id,
+        mentor_participation_id=mentor.id,
+        status=PairingStatus(status),
+        start_date=start,
+        **values,
+    )
+    db.session.add(pairing)
+    db.session.commit()
+    return pairing

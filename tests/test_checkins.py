@@ -282,14 +282,20 @@ def test_the_thresholds_are_settings_and_pilots_without_a_mentor_get_no_check_in
     paired.next_checkin_on = TODAY - timedelta(days=5)
     ended = _pair(start=TODAY - timedelta(days=150))
     pairing_service.end(ended, TODAY, actor=None)
-    make_participation(make_library(), make_cohort(start_date=TODAY - timedelta(days=150)))
+    never = make_participation(make_library(), make_cohort(start_date=TODAY - timedelta(days=150)))
     db.session.commit()
     reasons = {r.participation.id: (r.level, r.reasons) for r in assess_pilots(TODAY, settings)}
     assert reasons.pop(paired.pilot_participation_id) == (
         RiskLevel.AT_RISK,
         ["check-in overdue by 5 days", "no check-in for 150 days"],
     )
-    assert list(reasons.values()) == [(RiskLevel.ON_TRACK, [])] * 2
+    # No check-in reason without a mentor; having no mentor is its own reason (issue 15).
+    start = never.start_date
+    assert reasons.pop(never.id) == (
+        RiskLevel.AT_RISK,
+        [f"no mentor since {start:%b} {start.day}, {start.year}"],
+    )
+    assert list(reasons.values()) == [(RiskLevel.ON_TRACK, [])]  # its pairing ended today
 
 
 # Pages ----------------------------------------------------------------------------------

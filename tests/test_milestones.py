@@ -29,6 +29,7 @@ from tests.helpers import (
     make_cohort,
     make_district,
     make_library,
+    make_pairing,
     make_participation,
     make_pilot,
     make_user,
@@ -79,7 +80,7 @@ def test_a_district_added_later_gets_its_own_steps_spaced_from_first_contact(ctx
         "data_agreement": date(2027, 3, 10),
         "technical_plan": date(2027, 5, 10),
         "first_launch": date(2027, 7, 10),
-        "rollout": date(2027, 10, 10),
+        "rollout": date(2027, 9, 1),  # capped at the pilot's 24-month limit
     }
 
 
@@ -221,6 +222,13 @@ def test_two_saves_at_the_same_moment_cannot_both_win(ctx):
 # At risk ------------------------------------------------------------------------------
 
 
+def _mentored(start: date) -> Participation:
+    """A pilot with a mentor (and no check-in dates yet), so only the rule under test speaks."""
+    pilot = _pilot(start=start)
+    make_pairing(pilot)
+    return pilot
+
+
 def _late_by(pilot: Participation, key: str, days: int) -> None:
     """Close every step except `key`, which becomes `days` late; activity is today."""
     for milestone in service.milestones_of(pilot.id):
@@ -241,7 +249,7 @@ def _late_by(pilot: Participation, key: str, days: int) -> None:
      (30, RiskLevel.AT_RISK)],
 )  # fmt: skip
 def test_a_late_step_needs_attention_then_puts_the_pilot_at_risk(ctx, days, level):
-    pilot = _pilot(start=date(2026, 1, 1))
+    pilot = _mentored(start=date(2026, 1, 1))
     _late_by(pilot, "data_agreement", days)
     [risk] = assess_pilots(TODAY, RiskSettings(late_risk_days=30))
     assert risk.level == level
@@ -262,7 +270,7 @@ def _district(pilot: Participation) -> str:
      (90, RiskLevel.AT_RISK)],
 )  # fmt: skip
 def test_no_activity_for_too_long(ctx, quiet_days, level):
-    pilot = _pilot(start=date(2026, 1, 1))
+    pilot = _mentored(start=date(2026, 1, 1))
     for milestone in service.milestones_of(pilot.id):
         milestone.due_on = TODAY + timedelta(days=30)  # nothing late
     db.session.execute(sa.delete(AuditEvent))
@@ -279,7 +287,7 @@ def test_no_activity_for_too_long(ctx, quiet_days, level):
 
 
 def test_near_the_outer_bound_with_steps_open_is_at_risk(ctx):
-    pilot = _pilot(start=date(2024, 12, 20))  # month 23 on TODAY
+    pilot = _mentored(start=date(2024, 12, 20))  # month 23 on TODAY
     _late_by(pilot, "sustainability", 0)
     milestone = _by_key(pilot)["sustainability"][0]
     milestone.due_on = TODAY + timedelta(days=10)
@@ -290,7 +298,7 @@ def test_near_the_outer_bound_with_steps_open_is_at_risk(ctx):
 
 
 def test_the_list_is_sorted_by_severity_and_filtered(ctx):
-    calm, worried = _pilot(start=date(2026, 1, 1)), _pilot(start=date(2026, 1, 1))
+    calm, worried = _mentored(start=date(2026, 1, 1)), _mentored(start=date(2026, 1, 1))
     _late_by(calm, "data_agreement", 0)
     _late_by(worried, "data_agreement", 47)
     assert [r.participation.id for r in assess_pilots(TODAY)] == [worried.id, calm.id]

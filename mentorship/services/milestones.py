@@ -8,8 +8,9 @@ steps those pilots have not closed yet. Steps are matched across versions by `ke
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,6 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..models import (
     CLOSED_STATUSES,
+    OUTER_BOUND_MONTHS,
     AuditEvent,
     Cohort,
     Milestone,
@@ -35,6 +37,7 @@ from ..models import (
 from . import audit
 from .errors import Conflict, ValidationError
 from .months import add_months, months_between
+from .risk import RiskLevel, RiskSettings, assess_pilots
 
 # The default plan (../shared/DOMAIN.md): key, title, description, month, scope, toolkit page.
 DEFAULT_PLAN = (
@@ -66,6 +69,10 @@ DEFAULT_PLAN = (
     ("sustainability", "Sustainability plan and case study shared with the network", "", 21,
      StepScope.LIBRARY, "sustaining"),
 )  # fmt: skip
+
+# Days a step given to a running pilot (a plan change, a district added late) has before
+# it is due: a month, the plan's unit, so the "due soon" reminder goes out first.
+GRACE_DAYS = 30
 
 STEP_FIELDS = ("title", "description", "month_offset", "scope", "toolkit_page")
 
@@ -219,7 +226,11 @@ def plan_change(draft: MilestoneTemplate) -> PlanChange:
 
 
 def publish(
-    draft: MilestoneTemplate, apply_to_running: bool, actor: User | None, today: date
+    draft: MilestoneTemplate,
+    apply_to_running: bool,
+    actor: User | None,
+    today: date,
+    grace_days: int = GRACE_DAYS,
 ) -> PlanChange:
     if not draft.is_draft:
         raise ValidationError("This version is already published.")
@@ -227,25 +238,49 @@ def publish(
     draft.published_at = datetime.now(UTC)
     audit.record(actor, "publish", draft, {"apply_to_running": [None, apply_to_running]})
     if apply_to_running:
-        for participation in running_pilots():
-            _bring_up_to_date(participation, draft, change, actor)
+        pilots = running_pilots()
+        for participation in pilots:
+            participation.template_id = draft.id
+        updates = _running_pilots_updates(pilots, draft, change, today, grace_days)
+        for milestone, values in updates.changed:
+            audit.record(actor, "plan change", milestone, audit.apply_changes(milestone, values))
+        db.session.add_all(Milestone(**values) for values in updates.added)
     db.session.flush()
     return change
 
 
-def _bring_up_to_date(
-    participation: Participation, draft: MilestoneTemplate, change: PlanChange, actor
-) -> None:
-    """Open milestones follow the new version; closed ones stay as they were."""
-    participation.template_id = draft.id
+@dataclass
+class MilestoneUpdates:
+    """What a publish does to running pilots' milestones, worked out before doing it."""
+
+    changed: list[tuple[Milestone, dict[str, Any]]] = field(default_factory=list)
+    added: list[dict[str, Any]] = field(default_factory=list)  # a new milestone's columns
+
+
+def _running_pilots_updates(
+    pilots: list[Participation],
+    draft: MilestoneTemplate,
+    change: PlanChange,
+    today: date,
+    grace_days: int,
+) -> MilestoneUpdates:
+    """Open milestones follow the new version; closed ones stay as they were; added steps
+    become milestones. Reads in a fixed few statements and changes nothing."""
+    updates = MilestoneUpdates()
+    if not change.any or not pilots:
+        return updates
+    by_id = {p.id: p for p in pilots}
     milestones = db.session.scalars(
-        sa.select(Milestone).where(Milestone.participation_id == participation.id)
+        sa.select(Milestone)
+        .where(Milestone.participation_id.in_(list(by_id)))
+        .options(selectinload(Milestone.partnership).selectinload(Partnership.stage_dates))
     ).all()
     changed = {step.key: step for step, _ in change.changed}
     removed = {step.key for step in change.removed}
     for milestone in milestones:
         if not milestone.is_open:
             continue
+        participation = by_id[milestone.participation_id]
         if milestone.step_key in changed:
             step = changed[milestone.step_key]
             values = {
@@ -253,21 +288,141 @@ def _bring_up_to_date(
                 "description": step.description,
                 "toolkit_page": step.toolkit_page,
                 "position": step.position,
-                "due_on": _due_on(step, participation, milestone.partnership),
+                "due_on": _moved_due_on(
+                    step, participation, milestone.partnership, milestone.due_on, today, grace_days
+                ),
             }
-            audit.record(actor, "plan change", milestone, audit.apply_changes(milestone, values))
         elif milestone.step_key in removed:
-            milestone.status = MilestoneStatus.NOT_APPLICABLE
-            milestone.not_applicable_reason = f"Removed from the plan in version {draft.version}."
-            audit.record(actor, "plan change", milestone, {"status": [None, "not applicable"]})
+            values = {
+                "status": MilestoneStatus.NOT_APPLICABLE,
+                "not_applicable_reason": f"Removed from the plan in version {draft.version}.",
+            }
+        else:
+            continue
+        updates.changed.append((milestone, values))
     if change.added:
-        _create(participation, change.added, _partnerships_of(participation.library_id))
+        partnerships = defaultdict(list)
+        for partnership in _partnerships_of([p.library_id for p in pilots]):
+            partnerships[partnership.library_id].append(partnership)
+        existing = defaultdict(set)
+        for milestone in milestones:
+            existing[milestone.participation_id].add((milestone.step_key, milestone.partnership_id))
+        for participation in pilots:
+            updates.added += _new_milestones(
+                participation,
+                change.added,
+                partnerships[participation.library_id],
+                existing[participation.id],
+                given_on=today,
+                grace_days=grace_days,
+            )
+    return updates
+
+
+# The columns the publish preview writes (in a savepoint it rolls back), in one statement.
+PREVIEWED_COLUMNS = (
+    "title", "description", "toolkit_page", "position", "due_on", "status",
+    "not_applicable_reason",
+)  # fmt: skip
+
+
+def _write_for_preview(updates: MilestoneUpdates) -> None:
+    """The updates as two set-based statements (one UPDATE for every changed milestone,
+    one INSERT for every new one), for the preview to assess and roll back. Not for a
+    real publish: these skip the milestones' version check and the audit trail."""
+    table = Milestone.__table__
+    if updates.changed:
+        db.session.execute(
+            table.update()
+            .where(table.c.id == sa.bindparam("milestone_id"))
+            .values({name: sa.bindparam(name) for name in PREVIEWED_COLUMNS}),
+            [
+                {
+                    "milestone_id": milestone.id,
+                    **{
+                        name: values.get(name, getattr(milestone, name))
+                        for name in PREVIEWED_COLUMNS
+                    },
+                }
+                for milestone, values in updates.changed
+            ],
+        )
+    if updates.added:
+        db.session.execute(table.insert(), updates.added)
+
+
+@dataclass(frozen=True)
+class PilotShift:
+    library: str
+    added: list[str]  # reasons the change brings
+    gone: list[str]  # reasons it takes away
+
+
+@dataclass(frozen=True)
+class StatusShift:
+    """Pilots whose status a publish would change from `before` to `after`, and why."""
+
+    before: RiskLevel
+    after: RiskLevel
+    pilots: list[PilotShift]
+
+
+def status_shifts(
+    draft: MilestoneTemplate,
+    change: PlanChange,
+    today: date,
+    settings: RiskSettings,
+    grace_days: int = GRACE_DAYS,
+) -> list[StatusShift]:
+    """What publishing the draft to running pilots would do to their statuses, worked out
+    by the at-risk list's own rules: the change is made in a savepoint, the pilots are
+    assessed, and the savepoint is rolled back. Worse changes first."""
+    pilots = running_pilots() if change.any else []
+    if not pilots:
+        return []
+    ids = [p.id for p in pilots]
+    before = {
+        risk.participation.id: (risk.level, risk.reasons)
+        for risk in assess_pilots(today, settings, participation_ids=ids)
+    }
+    updates = _running_pilots_updates(pilots, draft, change, today, grace_days)
+    savepoint = db.session.begin_nested()
+    try:
+        _write_for_preview(updates)
+        after = [
+            (risk.participation.library.name, risk.participation.id, risk.level, risk.reasons)
+            for risk in assess_pilots(today, settings, participation_ids=ids)
+        ]
+    finally:
+        savepoint.rollback()
+    groups: dict[tuple[RiskLevel, RiskLevel], list[PilotShift]] = defaultdict(list)
+    for name, pilot_id, level, reasons in after:
+        was, was_reasons = before.get(pilot_id, (level, reasons))
+        if level != was:
+            groups[(was, level)].append(
+                PilotShift(
+                    name,
+                    [r for r in reasons if r not in was_reasons],
+                    [r for r in was_reasons if r not in reasons],
+                )
+            )
+    return sorted(
+        (StatusShift(was, now, named) for (was, now), named in groups.items()),
+        key=lambda shift: (shift.before - shift.after, -shift.after, shift.before),
+    )
 
 
 # A pilot's milestones ----------------------------------------------------------------
 
 
-def _due_on(step: TemplateStep, participation: Participation, partnership: Partnership | None):
+def limit_of(participation: Participation) -> date:
+    """The pilot's outer bound: no step of its plan is due after it."""
+    return add_months(participation.start_date, OUTER_BOUND_MONTHS)
+
+
+def _planned_due_on(
+    step: TemplateStep, participation: Participation, partnership: Partnership | None
+) -> date:
     """Months after the pilot's start; a district added later gets the same spacing from
     its own first contact (the partnership steps start in month 2 of the plan)."""
     due = add_months(participation.start_date, step.month_offset)
@@ -277,17 +432,113 @@ def _due_on(step: TemplateStep, participation: Participation, partnership: Partn
     return due
 
 
-def _partnerships_of(library_id: int) -> list[Partnership]:
+def _due_on(
+    step: TemplateStep,
+    participation: Participation,
+    partnership: Partnership | None,
+    given_on: date | None = None,
+    grace_days: int = GRACE_DAYS,
+) -> date:
+    """The plan's date, capped at the pilot's outer bound. A step given to a pilot that is
+    already running (`given_on`: a plan change, a district added later) is due no sooner
+    than `grace_days` after it is given (unless that passes the bound), and never before
+    the day it is given, even for a pilot past its bound."""
+    due = _planned_due_on(step, participation, partnership)
+    if given_on is not None:
+        due = max(due, given_on + timedelta(days=grace_days))
+    due = min(due, limit_of(participation))
+    return max(due, given_on) if given_on is not None else due
+
+
+def _moved_due_on(
+    step: TemplateStep,
+    participation: Participation,
+    partnership: Partnership | None,
+    old_due: date,
+    today: date,
+    grace_days: int,
+) -> date:
+    """A changed step follows the new plan, but a change never brings its due date nearer
+    than the grace period: it is then due on its old date or after the grace period,
+    whichever comes first. So a change never makes a step late, and a step that was
+    already late stays as late as it was (a change does not excuse it either)."""
+    due = _due_on(step, participation, partnership)
+    return max(due, min(old_due, today + timedelta(days=grace_days)))
+
+
+def capped_steps(partnership: Partnership) -> list[Milestone]:
+    """The partnership's steps that the plan would have put after their pilot's outer
+    bound (spaced from a late first contact), and that are due on the bound instead."""
+    rows = db.session.execute(
+        sa.select(Milestone, TemplateStep)
+        .join(Participation, Participation.id == Milestone.participation_id)
+        .join(
+            TemplateStep,
+            sa.and_(
+                TemplateStep.template_id == Participation.template_id,
+                TemplateStep.key == Milestone.step_key,
+            ),
+        )
+        .where(Milestone.partnership_id == partnership.id)
+        .options(selectinload(Milestone.participation))
+        .order_by(Milestone.position)
+    ).all()
+    return [
+        milestone
+        for milestone, step in rows
+        if milestone.due_on == limit_of(milestone.participation)
+        and _planned_due_on(step, milestone.participation, partnership)
+        > limit_of(milestone.participation)
+    ]
+
+
+def _partnerships_of(library_ids: list[int]) -> list[Partnership]:
     return db.session.scalars(
         sa.select(Partnership)
-        .where(Partnership.library_id == library_id, Partnership.active.is_(True))
+        .where(Partnership.library_id.in_(library_ids), Partnership.active.is_(True))
         .options(selectinload(Partnership.stage_dates))
         .order_by(Partnership.rollout_order, Partnership.id)
     ).all()
 
 
+def _new_milestones(
+    participation: Participation,
+    steps: list[TemplateStep],
+    partnerships: list[Partnership],
+    existing: set[tuple[str, int | None]],
+    given_on: date | None = None,
+    grace_days: int = GRACE_DAYS,
+) -> list[dict[str, Any]]:
+    """The columns of the pilot's milestones for `steps` it does not have yet (`existing`:
+    the (step key, partnership id) pairs it has)."""
+    made = []
+    for step in steps:
+        targets = partnerships if step.scope == StepScope.PARTNERSHIP else [None]
+        for partnership in targets:
+            partnership_id = partnership.id if partnership else None
+            if (step.key, partnership_id) in existing:
+                continue
+            made.append(
+                {
+                    "participation_id": participation.id,
+                    "partnership_id": partnership_id,
+                    "step_key": step.key,
+                    "position": step.position,
+                    "title": step.title,
+                    "description": step.description,
+                    "toolkit_page": step.toolkit_page,
+                    "due_on": _due_on(step, participation, partnership, given_on, grace_days),
+                }
+            )
+    return made
+
+
 def _create(
-    participation: Participation, steps: list[TemplateStep], partnerships: list[Partnership]
+    participation: Participation,
+    steps: list[TemplateStep],
+    partnerships: list[Partnership],
+    given_on: date | None = None,
+    grace_days: int = GRACE_DAYS,
 ) -> list[Milestone]:
     existing = {
         (key, partnership_id)
@@ -297,25 +548,13 @@ def _create(
             )
         )
     }
-    made = []
-    for step in steps:
-        targets = partnerships if step.scope == StepScope.PARTNERSHIP else [None]
-        for partnership in targets:
-            partnership_id = partnership.id if partnership else None
-            if (step.key, partnership_id) in existing:
-                continue
-            milestone = Milestone(
-                participation_id=participation.id,
-                partnership_id=partnership_id,
-                step_key=step.key,
-                position=step.position,
-                title=step.title,
-                description=step.description,
-                toolkit_page=step.toolkit_page,
-                due_on=_due_on(step, participation, partnership),
-            )
-            db.session.add(milestone)
-            made.append(milestone)
+    made = [
+        Milestone(**values)
+        for values in _new_milestones(
+            participation, steps, partnerships, existing, given_on, grace_days
+        )
+    ]
+    db.session.add_all(made)
     db.session.flush()
     return made
 
@@ -327,11 +566,16 @@ def start_timeline(participation: Participation) -> list[Milestone]:
     if participation.template_id is None:
         participation.template_id = current_template().id
     template = db.session.get(MilestoneTemplate, participation.template_id)
-    return _create(participation, template.steps, _partnerships_of(participation.library_id))
+    return _create(participation, template.steps, _partnerships_of([participation.library_id]))
 
 
-def add_partnership_milestones(partnership: Partnership) -> list[Milestone]:
-    """A new district partnership gets the per-partnership steps of each running pilot."""
+def add_partnership_milestones(
+    partnership: Partnership, today: date | None, grace_days: int = GRACE_DAYS
+) -> list[Milestone]:
+    """A new district partnership gets the per-partnership steps of each running pilot:
+    spaced from its first contact, none after the pilot's outer bound, and (added on
+    `today`) none due before `grace_days` from today, so a first contact in the past
+    makes no step late on the day the district is added."""
     made = []
     for participation in db.session.scalars(
         sa.select(Participation).where(
@@ -343,7 +587,7 @@ def add_partnership_milestones(partnership: Partnership) -> list[Milestone]:
     ):
         template = db.session.get(MilestoneTemplate, participation.template_id)
         steps = [s for s in template.steps if s.scope == StepScope.PARTNERSHIP]
-        made += _create(participation, steps, [partnership])
+        made += _create(participation, steps, [partnership], given_on=today, grace_days=grace_days)
     return made
 
 

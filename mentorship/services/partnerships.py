@@ -16,6 +16,7 @@ from sqlalchemy.orm import joinedload, selectinload
 
 from ..extensions import db
 from ..models import (
+    OUTER_BOUND_MONTHS,
     Agreement,
     CommitmentLetter,
     LetterSigner,
@@ -70,9 +71,17 @@ def district_choices(library: Library, keep_id: int | None = None) -> list[tuple
 
 
 def create_partnership(
-    library: Library, values: dict[str, Any], contacted_on: date, actor: User | None
+    library: Library,
+    values: dict[str, Any],
+    contacted_on: date,
+    actor: User | None,
+    today: date | None = None,
+    grace_days: int = milestones.GRACE_DAYS,
 ) -> Partnership:
-    """A new partnership starts at the first stage, reached on `contacted_on`."""
+    """A new partnership starts at the first stage, reached on `contacted_on`.
+
+    `today`: the day it is recorded; its pilot's new steps are then not due before
+    `grace_days` after it. None records history as it happened (the demo data)."""
     district = db.session.get(SchoolDistrict, values.get("district_id") or 0)
     if district is None or not district.active:
         raise ValidationError("Choose a school district from the list.", "district_id")
@@ -84,8 +93,22 @@ def create_partnership(
         PartnershipStageDate(partnership=partnership, stage_id=first.id, reached_on=contacted_on)
     )
     db.session.flush()
-    milestones.add_partnership_milestones(partnership)
+    milestones.add_partnership_milestones(partnership, today, grace_days)
     return partnership
+
+
+def capped_note(partnership: Partnership) -> str:
+    """A sentence naming the partnership's steps that were due on its pilot's 24-month
+    limit instead of after it ("" when none were)."""
+    capped = milestones.capped_steps(partnership)
+    if not capped:
+        return ""
+    limit = milestones.limit_of(capped[0].participation)
+    titles = ", ".join(f"“{m.title}”" for m in capped)
+    return (
+        f"{len(capped)} of its steps would fall after the pilot's {OUTER_BOUND_MONTHS}-month "
+        f"limit, so they are due on {limit:%b} {limit.day}, {limit.year} instead: {titles}."
+    )
 
 
 def update_partnership(partnership: Partnership, values: dict[str, Any], actor: User | None):

@@ -1,7 +1,8 @@
 """Which pilots are on track, need attention or are at risk, with the reasons in words.
 
-The whole list comes from four set-based queries (pilots with their last activity, late steps,
-open steps, check-ins), never one query per pilot. Thresholds are settings.
+The whole list comes from four set-based queries (pilots with their last activity and the end
+of their last pairing, late steps, open steps, check-ins), never one query per pilot.
+Thresholds are settings.
 """
 
 from __future__ import annotations
@@ -51,6 +52,8 @@ class RiskSettings:
     checkin_overdue_risk_days: int = 30  # a check-in this overdue: at risk (any: attention)
     no_checkin_attention_days: int = 45  # no check-in (or since pairing) for this long
     no_checkin_risk_days: int = 60  # … and for this long: at risk
+    unpaired_attention_days: int = 30  # no mentor this long after the start (or last pairing)
+    unpaired_risk_days: int = 60  # … and this long: at risk
 
     @classmethod
     def from_config(cls, config) -> RiskSettings:
@@ -90,6 +93,21 @@ def last_activity_of_library():
     )
 
 
+def last_pairing_end_of_pilot():
+    """The day a pilot's latest ended pairing ended, correlated to the participation in the
+    query (one probe of pairings (pilot_participation_id) per pilot)."""
+    ended = sa.orm.aliased(Pairing)  # the query may join the active pairing as `pairings`
+    return (
+        sa.select(sa.func.max(ended.end_date))
+        .where(
+            ended.pilot_participation_id == Participation.id,
+            ended.status == PairingStatus.ENDED,
+        )
+        .correlate_except(ended)
+        .scalar_subquery()
+    )
+
+
 def last_check_in_of_pairing():
     """A pairing's latest meeting, correlated to the pairing in the query (one probe)."""
     return (
@@ -124,7 +142,7 @@ def assess_pilots(
     ).where(in_view)
     last_activity = last_activity_of_library()
     rows = db.session.execute(
-        sa.select(Participation, last_activity)
+        sa.select(Participation, last_activity, last_pairing_end_of_pilot())
         .join(Participation.cohort)
         .join(Participation.library)
         .where(in_view)
@@ -169,7 +187,7 @@ def assess_pilots(
     meetings = _check_in_dates(pilot_ids)
 
     assessed = []
-    for pilot, last in rows:
+    for pilot, last, pairing_ended in rows:
         pilot_late = late.get(pilot.id, [])
         assessed.append(
             assess(
@@ -180,6 +198,7 @@ def assess_pilots(
                     late_steps=len(pilot_late),
                     last_activity=last,
                     meetings=meetings.get(pilot.id),
+                    last_pairing_ended_on=pairing_ended,
                 ),
                 today,
                 settings,
@@ -213,6 +232,7 @@ class PilotFacts:
     late_steps: int
     last_activity: datetime | None
     meetings: Meetings | None  # None: no active pairing
+    last_pairing_ended_on: date | None = None  # the latest ended pairing's end, if any
 
 
 def assess(pilot, facts: PilotFacts, today: date, settings: RiskSettings) -> PilotRisk:
@@ -221,6 +241,7 @@ def assess(pilot, facts: PilotFacts, today: date, settings: RiskSettings) -> Pil
     _late_steps(risk, facts.oldest_late, facts.late_steps, settings)
     _quiet(risk, facts.last_activity, today, settings)
     _check_ins(risk, facts.meetings, today, settings)
+    _unpaired(risk, facts, today, settings)
     _near_the_end(risk, settings)
     return risk
 
@@ -257,6 +278,22 @@ def _near_the_end(risk: PilotRisk, settings: RiskSettings) -> None:
         risk.flag(
             RiskLevel.NEEDS_ATTENTION, f"month {month}, past the {target}-month target, {steps}"
         )
+
+
+def _unpaired(risk: PilotRisk, facts: PilotFacts, today: date, settings: RiskSettings) -> None:
+    """No active pairing (never paired, a proposal removed or not yet published, the
+    pairing ended): counted from the start, or from the day the last pairing ended."""
+    if facts.meetings is not None:
+        return
+    since = risk.participation.start_date
+    if facts.last_pairing_ended_on is not None:
+        since = max(since, facts.last_pairing_ended_on)
+    days = (today - since).days
+    reason = f"no mentor since {since:%b} {since.day}, {since.year}"
+    if days >= settings.unpaired_risk_days:
+        risk.flag(RiskLevel.AT_RISK, reason)
+    elif days >= settings.unpaired_attention_days:
+        risk.flag(RiskLevel.NEEDS_ATTENTION, reason)
 
 
 @dataclass(frozen=True)

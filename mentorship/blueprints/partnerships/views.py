@@ -137,9 +137,17 @@ def new(library_id: int):
     return save_from_form(
         form,
         lambda: service.create_partnership(
-            library, form.values(), form.contacted_on.data, current_user
+            library,
+            form.values(),
+            form.contacted_on.data,
+            current_user,
+            today=local_today(),
+            grace_days=current_app.config["STEP_GRACE_DAYS"],
         ),
-        lambda partnership: f"{partnership.district.name} was added as a school partner.",
+        lambda partnership: (
+            f"{partnership.district.name} was added as a school partner. "
+            + service.capped_note(partnership)
+        ).strip(),
         _partnership_url,
     ) or render_template("partnerships/form.html", form=form, library=library, partnership=None)
 

@@ -71,7 +71,10 @@ def _tables(figures: service.RollupFigures, cohort_ids: dict[str, int]) -> dict[
         ),
         "timeline": (
             "Pilots by time on the timeline",
-            [Column("Stage", lambda r: r[0]), Column("Pilots", lambda r: r[1], numeric=True)],
+            [
+                Column("Time since the start", lambda r: r[0]),
+                Column("Pilots", lambda r: r[1], numeric=True),
+            ],
             figures.timeline,
         ),
         "risk": (

@@ -250,15 +250,26 @@ def remove_step(step_id: int):
 def publish():
     draft = service.draft_template(current_user)
     change = service.plan_change(draft)
+    today, grace_days = local_today(), current_app.config["STEP_GRACE_DAYS"]
     form = PublishForm()
     if form.validate_on_submit():
         apply = form.apply_to_running.data == "yes"
         done = commit_or_show(
-            form, lambda: service.publish(draft, apply, current_user, local_today())
+            form, lambda: service.publish(draft, apply, current_user, today, grace_days)
         )
         if done:
             reach = f"; {change.pilots_touched} running pilots follow it" if apply else ""
             flash(f"Version {draft.version} of the plan is published{reach}.", "success")
             return redirect(url_for("timeline.plan"))
     db.session.commit()  # keep the draft that was started to show this page
-    return render_template("timeline/publish.html", draft=draft, change=change, form=form)
+    shifts = service.status_shifts(
+        draft, change, today, RiskSettings.from_config(current_app.config), grace_days
+    )
+    return render_template(
+        "timeline/publish.html",
+        draft=draft,
+        change=change,
+        shifts=shifts,
+        grace_days=grace_days,
+        form=form,
+    )

@@ -26,14 +26,16 @@ from ..risk import (
     assess,
     last_activity_of_library,
     last_check_in_of_pairing,
+    last_pairing_end_of_pilot,
 )
 from .filters import RollupFilter, in_program
 
+# Named by time only: a pilot in months 13–18 may not have issued a card yet.
 TIMELINE_STAGES = (
-    (6, "Months 0–6: getting started"),
-    (12, "Months 7–12: agreements"),
-    (18, "Months 13–18: cards issued"),
-    (OUTER_BOUND_MONTHS, "Months 19–24: wrapping up"),
+    (6, "Months 0–6"),
+    (12, "Months 7–12"),
+    (18, "Months 13–18"),
+    (OUTER_BOUND_MONTHS, "Months 19–24"),
     (None, f"Past {OUTER_BOUND_MONTHS} months"),
 )
 
@@ -115,6 +117,7 @@ def pilot_statuses(
             Pairing.start_date.label("paired_on"),
             Pairing.next_checkin_on,
             last_check_in.label("last_check_in"),
+            last_pairing_end_of_pilot().label("pairing_ended_on"),
         )
         .join(pilots, pilots.c.id == Participation.id)
         .outerjoin(steps, steps.c.participation_id == Participation.id)
@@ -139,6 +142,7 @@ def pilot_statuses(
                 if row.paired
                 else None
             ),
+            last_pairing_ended_on=row.pairing_ended_on,
         )
         risk = assess(row, facts, today, settings)
         statuses.append(
