@@ -28,11 +28,12 @@ from ..models import (
     Participation,
     ParticipationRole,
     Partnership,
+    StepFact,
     StepScope,
     TemplateStep,
     User,
 )
-from . import audit
+from . import audit, milestone_facts
 from .errors import Conflict, ValidationError
 from .months import add_months, months_between
 
@@ -67,7 +68,18 @@ DEFAULT_PLAN = (
      StepScope.LIBRARY, "sustaining"),
 )  # fmt: skip
 
-STEP_FIELDS = ("title", "description", "month_offset", "scope", "toolkit_page")
+# The fact that completes a step of the default plan: (fact, stage position, agreement kind).
+# Stage 2 is "Meeting held", stage 6 "Cards issued" (migration 0003).
+DEFAULT_FACTS = {
+    "first_meeting": (StepFact.STAGE_REACHED, 2, None),
+    "commitment_letter": (StepFact.LETTER_SIGNED, None, None),
+    "data_agreement": (StepFact.AGREEMENT_IN_EFFECT, None, None),
+    "first_launch": (StepFact.STAGE_REACHED, 6, None),
+    "outcomes": (StepFact.FIRST_OUTCOME_REPORT, None, None),
+}
+FACT_FIELDS = ("completed_by", "completed_by_stage", "completed_by_agreement")
+
+STEP_FIELDS = ("title", "description", "month_offset", "scope", "toolkit_page", *FACT_FIELDS)
 
 
 # The plan -------------------------------------------------------------------------
@@ -93,6 +105,7 @@ def current_template() -> MilestoneTemplate:
                     month_offset=month,
                     scope=scope,
                     toolkit_page=page,
+                    **dict(zip(FACT_FIELDS, DEFAULT_FACTS.get(key, (None,) * 3), strict=True)),
                 )
             )
         db.session.add(template)
@@ -115,6 +128,10 @@ def draft_template(actor: User | None) -> MilestoneTemplate:
         db.session.add(draft)
         db.session.flush()
     return draft
+
+
+def _fact_of(step: TemplateStep) -> dict[str, Any]:
+    return {name: getattr(step, name) for name in FACT_FIELDS}
 
 
 def _step_values(step: TemplateStep | Milestone) -> dict[str, Any]:
@@ -227,8 +244,10 @@ def publish(
     draft.published_at = datetime.now(UTC)
     audit.record(actor, "publish", draft, {"apply_to_running": [None, apply_to_running]})
     if apply_to_running:
-        for participation in running_pilots():
+        pilots = running_pilots()
+        for participation in pilots:
             _bring_up_to_date(participation, draft, change, actor)
+        milestone_facts.sync_facts({p.library_id for p in pilots}, today, actor)
     db.session.flush()
     return change
 
@@ -254,6 +273,7 @@ def _bring_up_to_date(
                 "toolkit_page": step.toolkit_page,
                 "position": step.position,
                 "due_on": _due_on(step, participation, milestone.partnership),
+                **_fact_of(step),
             }
             audit.record(actor, "plan change", milestone, audit.apply_changes(milestone, values))
         elif milestone.step_key in removed:
@@ -313,6 +333,7 @@ def _create(
                 description=step.description,
                 toolkit_page=step.toolkit_page,
                 due_on=_due_on(step, participation, partnership),
+                **_fact_of(step),
             )
             db.session.add(milestone)
             made.append(milestone)
@@ -320,18 +341,24 @@ def _create(
     return made
 
 
-def start_timeline(participation: Participation) -> list[Milestone]:
-    """A pilot gets its milestones from the current plan (once; safe to call again)."""
+def start_timeline(participation: Participation, today: date | None = None) -> list[Milestone]:
+    """A pilot gets its milestones from the current plan (once; safe to call again);
+    those whose fact is already recorded are done from the start."""
     if participation.role != ParticipationRole.PILOT:
         return []
     if participation.template_id is None:
         participation.template_id = current_template().id
     template = db.session.get(MilestoneTemplate, participation.template_id)
-    return _create(participation, template.steps, _partnerships_of(participation.library_id))
+    made = _create(participation, template.steps, _partnerships_of(participation.library_id))
+    milestone_facts.sync_facts([participation.library_id], today or date.today(), None)
+    return made
 
 
-def add_partnership_milestones(partnership: Partnership) -> list[Milestone]:
-    """A new district partnership gets the per-partnership steps of each running pilot."""
+def add_partnership_milestones(
+    partnership: Partnership, today: date | None = None, actor: User | None = None
+) -> list[Milestone]:
+    """A new district partnership gets the per-partnership steps of each running pilot;
+    the library's steps that wait on every district (the letter, say) follow it."""
     made = []
     for participation in db.session.scalars(
         sa.select(Participation).where(
@@ -344,6 +371,7 @@ def add_partnership_milestones(partnership: Partnership) -> list[Milestone]:
         template = db.session.get(MilestoneTemplate, participation.template_id)
         steps = [s for s in template.steps if s.scope == StepScope.PARTNERSHIP]
         made += _create(participation, steps, [partnership])
+    milestone_facts.sync_facts([partnership.library_id], today or date.today(), actor)
     return made
 
 
@@ -400,7 +428,9 @@ def update_milestone(
         )
     values = {name: values[name] for name in EDITABLE if name in values}
     status = values.get("status", milestone.status)
-    if status == MilestoneStatus.DONE:
+    if milestone.completed_by:
+        _keep_fact_status(milestone, values, status)
+    elif status == MilestoneStatus.DONE:
         values["done_on"] = values.get("done_on") or today
         if values["done_on"] > today:
             raise ValidationError("The day it was done cannot be in the future.", "done_on")
@@ -426,7 +456,26 @@ def update_milestone(
                 "Reload it and save again."
             ) from error
         audit.record(actor, "update", milestone, changes)
+        if milestone.completed_by and "status" in changes:  # applies again: follow the fact
+            milestone_facts.sync_facts([milestone.library_id], today, actor)
     return changes
+
+
+def _keep_fact_status(milestone: Milestone, values: dict[str, Any], status) -> None:
+    """A step completed by a fact is done and reopened by the fact alone; by hand it may
+    only be put aside (not applicable) or marked in progress."""
+    if status == MilestoneStatus.DONE and milestone.status != MilestoneStatus.DONE:
+        raise ValidationError(
+            f"This step is done by itself when {milestone_facts.describe(milestone, milestone_facts.stage_names())}: "
+            "record that where it belongs (the link above) and it will be done with that date.",
+            "status",
+        )
+    if milestone.status == MilestoneStatus.DONE and status not in CLOSED_STATUSES:
+        raise ValidationError(
+            "This step was done by its fact; it opens again by itself if the fact is undone.",
+            "status",
+        )
+    values["done_on"] = milestone.done_on if status == MilestoneStatus.DONE else None
 
 
 def add_comment(milestone: Milestone, body: str, actor: User) -> MilestoneComment:

@@ -1,0 +1,276 @@
+"""Milestones completed by facts: a step of the plan may name the fact that completes it.
+
+A pilot records a fact once, where it belongs (a partnership's stage, the commitment
+letter, an agreement, an outcome report); every milestone whose step names that fact
+follows it: done with the fact's own date when it holds, open again when it no longer
+does. Such a milestone is never marked done or reopened by hand (`update_milestone`).
+
+A step done once per pilot library that names a fact of a partnership (a stage, an
+agreement, a first outcome report) is done when every active partnership of the library
+has that fact, on the day the last of them got it; with no active partnership it is not.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import contains_eager, joinedload
+
+from ..extensions import db
+from ..models import (
+    Agreement,
+    AgreementKind,
+    CommitmentLetter,
+    LetterSigner,
+    Milestone,
+    MilestoneStatus,
+    OutcomeReport,
+    Participation,
+    Partnership,
+    PartnershipStage,
+    PartnershipStageDate,
+    SchoolDistrict,
+    StepFact,
+    User,
+)
+from ..models.partnership import letter_progress
+from . import audit
+
+
+@dataclass(frozen=True)
+class Fact:
+    """A fact that holds: since when, and how to say it."""
+
+    on: date
+    words: str  # e.g. "stage ‘Meeting held’ reached on Nov 10, 2026"
+
+
+def _day(value: date) -> str:
+    return f"{value:%b %-d, %Y}"
+
+
+def describe(step, stage_names: dict[int, str]) -> str:
+    """What completes a step (or a milestone), in words for the plan and the milestone page."""
+    match step.completed_by:
+        case StepFact.STAGE_REACHED:
+            name = stage_names.get(step.completed_by_stage, f"number {step.completed_by_stage}")
+            return f"the partnership reaches the stage “{name}”"
+        case StepFact.LETTER_SIGNED:
+            return "the commitment letter is signed"
+        case StepFact.AGREEMENT_IN_EFFECT:
+            kind = step.completed_by_agreement.value if step.completed_by_agreement else None
+            return f"a{'n' if not kind or kind == 'MOU' else ''} {kind or 'agreement'} takes effect"
+        case StepFact.FIRST_OUTCOME_REPORT:
+            return "the partnership's first outcome figures are reported"
+    return ""
+
+
+def stage_names() -> dict[int, str]:
+    """{stage position: name}."""
+    return dict(
+        db.session.execute(sa.select(PartnershipStage.position, PartnershipStage.name)).all()
+    )
+
+
+# What the recorded facts say, for some libraries (one query per kind of fact) ------------
+
+
+class _Facts:
+    def __init__(self, library_ids: list[int], kinds: set[StepFact], today: date):
+        self.today = today
+        rows = db.session.execute(
+            sa.select(
+                Partnership.id, Partnership.library_id, Partnership.active, SchoolDistrict.name
+            )
+            .join(Partnership.district)
+            .where(Partnership.library_id.in_(library_ids))
+            .order_by(Partnership.rollout_order, Partnership.id)
+        ).all()
+        self.active_of_library: dict[int, dict[int, str]] = {}
+        for partnership_id, library_id, active, district in rows:
+            if active:
+                self.active_of_library.setdefault(library_id, {})[partnership_id] = district
+        partnership_ids = [row[0] for row in rows]
+        self.stage_names = stage_names() if StepFact.STAGE_REACHED in kinds else {}
+        self.stage_dates = self._stage_dates(partnership_ids) if self.stage_names else {}
+        self.agreements = (
+            self._agreements(partnership_ids) if StepFact.AGREEMENT_IN_EFFECT in kinds else {}
+        )
+        self.first_reports = (
+            self._first_reports(partnership_ids) if StepFact.FIRST_OUTCOME_REPORT in kinds else {}
+        )
+        self.letters = self._letters(library_ids) if StepFact.LETTER_SIGNED in kinds else {}
+
+    @staticmethod
+    def _stage_dates(partnership_ids: list[int]) -> dict[int, list[tuple[int, date]]]:
+        """{partnership: [(position, reached on)]} of the stages reached up to its current one
+        (going back forgets the later ones; a stage skipped has no date)."""
+        current = sa.orm.aliased(PartnershipStage)
+        rows = db.session.execute(
+            sa.select(
+                PartnershipStageDate.partnership_id,
+                PartnershipStage.position,
+                PartnershipStageDate.reached_on,
+            )
+            .join(PartnershipStageDate.stage)
+            .join(Partnership, Partnership.id == PartnershipStageDate.partnership_id)
+            .join(current, current.id == Partnership.stage_id)
+            .where(
+                PartnershipStageDate.partnership_id.in_(partnership_ids),
+                PartnershipStage.position <= current.position,
+            )
+        )
+        dates: dict[int, list[tuple[int, date]]] = {}
+        for partnership_id, position, reached_on in rows:
+            dates.setdefault(partnership_id, []).append((position, reached_on))
+        return dates
+
+    def _agreements(self, partnership_ids: list[int]) -> dict[tuple[int, AgreementKind], date]:
+        rows = db.session.execute(
+            sa.select(Agreement.partnership_id, Agreement.kind, sa.func.min(Agreement.effective_on))
+            .where(
+                Agreement.partnership_id.in_(partnership_ids), Agreement.effective_on <= self.today
+            )
+            .group_by(Agreement.partnership_id, Agreement.kind)
+        )
+        return {(partnership_id, kind): day for partnership_id, kind, day in rows}
+
+    @staticmethod
+    def _first_reports(partnership_ids: list[int]) -> dict[int, date]:
+        # A report's own date is the end of its period: the day its figures are counted to.
+        return dict(
+            db.session.execute(
+                sa.select(OutcomeReport.partnership_id, sa.func.min(OutcomeReport.period_end))
+                .where(OutcomeReport.partnership_id.in_(partnership_ids))
+                .group_by(OutcomeReport.partnership_id)
+            ).all()
+        )
+
+    def _letters(self, library_ids: list[int]) -> dict[int, date | None]:
+        """{participation: the day its letter became signed, or None}."""
+        rows = db.session.execute(
+            sa.select(
+                CommitmentLetter.participation_id,
+                Participation.library_id,
+                LetterSigner.role,
+                LetterSigner.signed_on,
+                LetterSigner.partnership_id,
+            )
+            .join(CommitmentLetter.participation)
+            .join(LetterSigner, LetterSigner.letter_id == CommitmentLetter.id)
+            .where(Participation.library_id.in_(library_ids))
+        ).all()
+        signers: dict[tuple[int, int], list] = {}
+        for row in rows:
+            signers.setdefault((row.participation_id, row.library_id), []).append(row)
+        return {
+            participation_id: letter_progress(theirs, self.active_of_library.get(library_id, {}))[1]
+            for (participation_id, library_id), theirs in signers.items()
+        }
+
+    # One partnership's fact --------------------------------------------------------
+
+    def _of_partnership(self, milestone: Milestone, partnership_id: int) -> Fact | None:
+        match milestone.completed_by:
+            case StepFact.STAGE_REACHED:
+                wanted = milestone.completed_by_stage
+                days = [d for p, d in self.stage_dates.get(partnership_id, []) if p >= wanted]
+                name = self.stage_names.get(wanted, "")
+                if days:
+                    return Fact(min(days), f"stage ‘{name}’ reached on {_day(min(days))}")
+            case StepFact.AGREEMENT_IN_EFFECT:
+                kinds = (
+                    [milestone.completed_by_agreement]
+                    if milestone.completed_by_agreement
+                    else list(AgreementKind)
+                )
+                found = [
+                    (self.agreements[(partnership_id, kind)], kind)
+                    for kind in kinds
+                    if (partnership_id, kind) in self.agreements
+                ]
+                if found:
+                    day, kind = min(found)
+                    return Fact(day, f"{kind.value} in effect from {_day(day)}")
+            case StepFact.FIRST_OUTCOME_REPORT:
+                day = self.first_reports.get(partnership_id)
+                if day:
+                    return Fact(day, f"first outcome figures reported, to {_day(day)}")
+        return None
+
+    def of(self, milestone: Milestone, library_id: int) -> Fact | None:
+        """The fact that completes this milestone, if it holds."""
+        if milestone.completed_by == StepFact.LETTER_SIGNED:
+            day = self.letters.get(milestone.participation_id)
+            return Fact(day, f"commitment letter signed on {_day(day)}") if day else None
+        if milestone.partnership_id is not None:
+            return self._of_partnership(milestone, milestone.partnership_id)
+        # Once per library: every active partnership must have it; dated by the last one.
+        districts = self.active_of_library.get(library_id, {})
+        facts = [self._of_partnership(milestone, p) for p in districts]
+        if not facts or None in facts:
+            return None
+        last = max(facts, key=lambda fact: fact.on)
+        return Fact(last.on, f"every partner district: {last.words}")
+
+
+def _reopened_words(milestone: Milestone, stage_names_: dict[int, str]) -> str:
+    match milestone.completed_by:
+        case StepFact.STAGE_REACHED:
+            return f"stage ‘{stage_names_.get(milestone.completed_by_stage, '')}’ not reached"
+        case StepFact.LETTER_SIGNED:
+            return "commitment letter not signed"
+        case StepFact.AGREEMENT_IN_EFFECT:
+            return "no agreement in effect"
+        case StepFact.FIRST_OUTCOME_REPORT:
+            return "no outcome figures reported"
+    return ""
+
+
+def sync_facts(library_ids: Iterable[int], today: date, actor: User | None) -> list[Milestone]:
+    """Bring the fact-completed milestones of these libraries' pilots in line with the
+    facts recorded; returns those changed (each with an audit row in words)."""
+    library_ids = sorted(set(library_ids))
+    if not library_ids:
+        return []
+    db.session.flush()  # the facts just changed are what the queries read
+    rows = db.session.execute(
+        sa.select(Milestone, Participation.library_id)
+        .join(Milestone.participation)
+        .options(
+            contains_eager(Milestone.participation),
+            joinedload(Milestone.partnership).joinedload(Partnership.district),
+        )
+        .where(
+            Participation.library_id.in_(library_ids),
+            Milestone.completed_by.is_not(None),
+            # Closed by hand as not applicable: the pilot said the step does not apply.
+            Milestone.status != MilestoneStatus.NOT_APPLICABLE,
+        )
+    ).all()
+    if not rows:
+        return []
+    facts = _Facts(library_ids, {m.completed_by for m, _ in rows}, today)
+    changed = []
+    for milestone, library_id in rows:
+        fact = facts.of(milestone, library_id)
+        if fact is not None:
+            if milestone.status == MilestoneStatus.DONE and milestone.done_on == fact.on:
+                continue
+            values = {"status": MilestoneStatus.DONE, "done_on": fact.on}
+            action = f"done: {fact.words}"
+        elif milestone.status == MilestoneStatus.DONE:
+            values = {"status": MilestoneStatus.NOT_STARTED, "done_on": None}
+            action = f"reopened: {_reopened_words(milestone, facts.stage_names or stage_names())}"
+        else:
+            continue
+        changes = audit.apply_changes(milestone, values)
+        milestone.updated_at = datetime.now(UTC)
+        milestone.updated_by_id = actor.id if actor else None
+        audit.record(actor, action[:200], milestone, changes)
+        changed.append(milestone)
+    db.session.flush()
+    return changed
