@@ -261,8 +261,8 @@ class LetterSigner(db.Model):
     @property
     def signs_as(self) -> str:
         if self.partnership_id:
-            return f"{self.role.value} of {self.partnership.district.name}"
-        return self.role.value
+            return f"{self.role} of {self.partnership.district.name}"
+        return str(self.role)
 
     @property
     def library_id(self) -> int:

@@ -235,7 +235,12 @@ def letter_of(participation: Participation) -> CommitmentLetter | None:
     return db.session.scalar(
         sa.select(CommitmentLetter)
         .where(CommitmentLetter.participation_id == participation.id)
-        .options(selectinload(CommitmentLetter.signers))
+        .options(
+            selectinload(CommitmentLetter.signers)
+            .joinedload(LetterSigner.partnership)
+            .joinedload(Partnership.district),
+            selectinload(CommitmentLetter.partner_districts).joinedload(Partnership.district),
+        )
     )
 
 
@@ -273,7 +278,7 @@ def add_signer(letter: CommitmentLetter, values: dict[str, Any], today: date, ac
 
 def update_signer(signer: LetterSigner, values: dict[str, Any], today: date, actor: User | None):
     letter = signer.letter
-    values = _check_signer(letter, values, today)
+    values = _check_signer(letter, values, today, signer)
     was_signed = letter.is_signed
     changes = audit.apply_changes(signer, values)
     if changes:
@@ -294,15 +299,24 @@ def signer_districts(participation: Participation) -> list[tuple[int, str]]:
     return [(p.id, p.district.name) for p in partnerships_of(participation.library_id)]
 
 
-def _check_signer(letter: CommitmentLetter, values: dict[str, Any], today: date) -> dict:
+def _check_signer(
+    letter: CommitmentLetter,
+    values: dict[str, Any],
+    today: date,
+    signer: LetterSigner | None = None,
+) -> dict:
     """A superintendent signs for one of the library's active partner districts; the other
     leaders sign for the library as a whole."""
     if values.get("signed_on") and values["signed_on"] > today:
         raise ValidationError("The date signed cannot be in the future.", "signed_on")
-    if values.get("role") != SignerRole.SUPERINTENDENT:
+    role = values.get("role", signer and signer.role)
+    if role != SignerRole.SUPERINTENDENT:
         return {**values, "partnership_id": None}
+    partnership_id = values.get("partnership_id", signer and signer.partnership_id)
+    if signer is not None and partnership_id == signer.partnership_id:
+        return values  # kept as it was, even if that district is no longer active
     districts = dict(signer_districts(letter.participation))
-    if values.get("partnership_id") not in districts:
+    if partnership_id not in districts:
         raise ValidationError(
             "Choose the partner district this superintendent signs for."
             if districts
