@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload
@@ -34,6 +34,7 @@ from ..models import (
     PartnershipStageDate,
     SchoolDistrict,
     StepFact,
+    StepScope,
     User,
 )
 from ..models.partnership import letter_progress
@@ -54,6 +55,16 @@ def _day(value: date) -> str:
 
 def describe(step, stage_names: dict[int, str]) -> str:
     """What completes a step (or a milestone), in words for the plan and the milestone page."""
+    words = _describe(step, stage_names)
+    once_per_library = (
+        step.scope == StepScope.LIBRARY if hasattr(step, "scope") else step.partnership_id is None
+    )
+    if once_per_library and step.completed_by not in (None, StepFact.LETTER_SIGNED):
+        return f"{words}, for every active partner district"
+    return words
+
+
+def _describe(step, stage_names: dict[int, str]) -> str:
     match step.completed_by:
         case StepFact.STAGE_REACHED:
             name = stage_names.get(step.completed_by_stage, f"number {step.completed_by_stage}")
@@ -274,3 +285,14 @@ def sync_facts(library_ids: Iterable[int], today: date, actor: User | None) -> l
         changed.append(milestone)
     db.session.flush()
     return changed
+
+
+def agreements_taking_effect(today: date, days: int = 7) -> list[Milestone]:
+    """An agreement recorded ahead of its effective date completes its milestone when that
+    day comes: the scheduler asks every run (a week back, so a missed run is caught up)."""
+    library_ids = db.session.scalars(
+        sa.select(Partnership.library_id.distinct())
+        .join(Agreement.partnership)
+        .where(Agreement.effective_on.between(today - timedelta(days=days), today))
+    ).all()
+    return sync_facts(library_ids, today, None)

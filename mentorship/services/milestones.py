@@ -143,8 +143,24 @@ def _require_draft(step: TemplateStep) -> None:
         raise ValidationError("Only the draft of the next version can be changed.")
 
 
+def _check_fact(values: dict[str, Any]) -> dict[str, Any]:
+    """A step's fact with only the parameter it needs (the stage, or a kind of agreement)."""
+    if "completed_by" not in values:
+        return values
+    fact = values["completed_by"]
+    values = dict(values)
+    if fact != StepFact.STAGE_REACHED:
+        values["completed_by_stage"] = None
+    elif values.get("completed_by_stage") not in milestone_facts.stage_names():
+        raise ValidationError("Choose the stage that completes this step.", "completed_by_stage")
+    if fact != StepFact.AGREEMENT_IN_EFFECT:
+        values["completed_by_agreement"] = None
+    return values
+
+
 def update_step(step: TemplateStep, values: dict[str, Any], actor: User | None) -> None:
     _require_draft(step)
+    values = _check_fact(values)
     changes = audit.apply_changes(step, values)
     if changes:
         audit.record(
@@ -155,6 +171,7 @@ def update_step(step: TemplateStep, values: dict[str, Any], actor: User | None) 
 def add_step(draft: MilestoneTemplate, values: dict[str, Any], actor: User | None) -> TemplateStep:
     if not draft.is_draft:
         raise ValidationError("Only the draft of the next version can be changed.")
+    values = _check_fact(values)
     base = re.sub(r"[^a-z0-9]+", "_", values["title"].lower()).strip("_")[:30] or "step"
     taken = {step.key for step in draft.steps}
     key = next(k for k in (base, *(f"{base}_{n}" for n in range(2, 999))) if k not in taken)
