@@ -13,8 +13,9 @@ has that fact, on the day the last of them got it; with no active partnership it
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import contains_eager, joinedload
@@ -79,6 +80,19 @@ def _describe(step, stage_names: dict[int, str]) -> str:
     return ""
 
 
+def _reopened_words(milestone, names: dict[int, str]) -> str:
+    match milestone.completed_by:
+        case StepFact.STAGE_REACHED:
+            return f"stage ‘{names.get(milestone.completed_by_stage, '')}’ not reached"
+        case StepFact.LETTER_SIGNED:
+            return "commitment letter not signed"
+        case StepFact.AGREEMENT_IN_EFFECT:
+            return "no agreement in effect"
+        case StepFact.FIRST_OUTCOME_REPORT:
+            return "no outcome figures reported"
+    return ""
+
+
 def stage_names() -> dict[int, str]:
     """{stage position: name}."""
     return dict(
@@ -86,105 +100,27 @@ def stage_names() -> dict[int, str]:
     )
 
 
-# What the recorded facts say, for some libraries (one query per kind of fact) ------------
+# What the recorded facts say --------------------------------------------------------------
 
 
-class _Facts:
-    def __init__(self, library_ids: list[int], kinds: set[StepFact], today: date):
-        self.today = today
-        rows = db.session.execute(
-            sa.select(
-                Partnership.id, Partnership.library_id, Partnership.active, SchoolDistrict.name
-            )
-            .join(Partnership.district)
-            .where(Partnership.library_id.in_(library_ids))
-            .order_by(Partnership.rollout_order, Partnership.id)
-        ).all()
-        self.active_of_library: dict[int, dict[int, str]] = {}
-        for partnership_id, library_id, active, district in rows:
-            if active:
-                self.active_of_library.setdefault(library_id, {})[partnership_id] = district
-        partnership_ids = [row[0] for row in rows]
-        self.stage_names = stage_names() if StepFact.STAGE_REACHED in kinds else {}
-        self.stage_dates = self._stage_dates(partnership_ids) if self.stage_names else {}
-        self.agreements = (
-            self._agreements(partnership_ids) if StepFact.AGREEMENT_IN_EFFECT in kinds else {}
-        )
-        self.first_reports = (
-            self._first_reports(partnership_ids) if StepFact.FIRST_OUTCOME_REPORT in kinds else {}
-        )
-        self.letters = self._letters(library_ids) if StepFact.LETTER_SIGNED in kinds else {}
+@dataclass
+class FactBook:
+    """The facts of some libraries as plain data, and the rule that reads them (the scale
+    seed fills one from the rows it writes, so its milestones follow the same rule)."""
 
-    @staticmethod
-    def _stage_dates(partnership_ids: list[int]) -> dict[int, list[tuple[int, date]]]:
-        """{partnership: [(position, reached on)]} of the stages reached up to its current one
-        (going back forgets the later ones; a stage skipped has no date)."""
-        current = sa.orm.aliased(PartnershipStage)
-        rows = db.session.execute(
-            sa.select(
-                PartnershipStageDate.partnership_id,
-                PartnershipStage.position,
-                PartnershipStageDate.reached_on,
-            )
-            .join(PartnershipStageDate.stage)
-            .join(Partnership, Partnership.id == PartnershipStageDate.partnership_id)
-            .join(current, current.id == Partnership.stage_id)
-            .where(
-                PartnershipStageDate.partnership_id.in_(partnership_ids),
-                PartnershipStage.position <= current.position,
-            )
-        )
-        dates: dict[int, list[tuple[int, date]]] = {}
-        for partnership_id, position, reached_on in rows:
-            dates.setdefault(partnership_id, []).append((position, reached_on))
-        return dates
+    # {library: {active partnership: district name}} in roll-out order
+    active_of_library: dict[int, dict[int, str]]
+    stage_names: dict[int, str] = field(default_factory=dict)
+    # {partnership: [(stage position, reached on)]} up to its current stage
+    stage_dates: dict[int, list[tuple[int, date]]] = field(default_factory=dict)
+    # {(partnership, kind): the first effective date, up to today}
+    agreements: dict[tuple[int, AgreementKind], date] = field(default_factory=dict)
+    # {partnership: the end of its first report's period}
+    first_reports: dict[int, date] = field(default_factory=dict)
+    # {participation: the day its letter became signed}
+    letters: dict[int, date | None] = field(default_factory=dict)
 
-    def _agreements(self, partnership_ids: list[int]) -> dict[tuple[int, AgreementKind], date]:
-        rows = db.session.execute(
-            sa.select(Agreement.partnership_id, Agreement.kind, sa.func.min(Agreement.effective_on))
-            .where(
-                Agreement.partnership_id.in_(partnership_ids), Agreement.effective_on <= self.today
-            )
-            .group_by(Agreement.partnership_id, Agreement.kind)
-        )
-        return {(partnership_id, kind): day for partnership_id, kind, day in rows}
-
-    @staticmethod
-    def _first_reports(partnership_ids: list[int]) -> dict[int, date]:
-        # A report's own date is the end of its period: the day its figures are counted to.
-        return dict(
-            db.session.execute(
-                sa.select(OutcomeReport.partnership_id, sa.func.min(OutcomeReport.period_end))
-                .where(OutcomeReport.partnership_id.in_(partnership_ids))
-                .group_by(OutcomeReport.partnership_id)
-            ).all()
-        )
-
-    def _letters(self, library_ids: list[int]) -> dict[int, date | None]:
-        """{participation: the day its letter became signed, or None}."""
-        rows = db.session.execute(
-            sa.select(
-                CommitmentLetter.participation_id,
-                Participation.library_id,
-                LetterSigner.role,
-                LetterSigner.signed_on,
-                LetterSigner.partnership_id,
-            )
-            .join(CommitmentLetter.participation)
-            .join(LetterSigner, LetterSigner.letter_id == CommitmentLetter.id)
-            .where(Participation.library_id.in_(library_ids))
-        ).all()
-        signers: dict[tuple[int, int], list] = {}
-        for row in rows:
-            signers.setdefault((row.participation_id, row.library_id), []).append(row)
-        return {
-            participation_id: letter_progress(theirs, self.active_of_library.get(library_id, {}))[1]
-            for (participation_id, library_id), theirs in signers.items()
-        }
-
-    # One partnership's fact --------------------------------------------------------
-
-    def _of_partnership(self, milestone: Milestone, partnership_id: int) -> Fact | None:
+    def _of_partnership(self, milestone, partnership_id: int) -> Fact | None:
         match milestone.completed_by:
             case StepFact.STAGE_REACHED:
                 wanted = milestone.completed_by_stage
@@ -194,7 +130,7 @@ class _Facts:
                     return Fact(min(days), f"stage ‘{name}’ reached on {_day(min(days))}")
             case StepFact.AGREEMENT_IN_EFFECT:
                 kinds = (
-                    [milestone.completed_by_agreement]
+                    [AgreementKind(milestone.completed_by_agreement)]
                     if milestone.completed_by_agreement
                     else list(AgreementKind)
                 )
@@ -212,7 +148,7 @@ class _Facts:
                     return Fact(day, f"first outcome figures reported, to {_day(day)}")
         return None
 
-    def of(self, milestone: Milestone, library_id: int) -> Fact | None:
+    def of(self, milestone, library_id: int) -> Fact | None:
         """The fact that completes this milestone, if it holds."""
         if milestone.completed_by == StepFact.LETTER_SIGNED:
             day = self.letters.get(milestone.participation_id)
@@ -227,27 +163,121 @@ class _Facts:
         last = max(facts, key=lambda fact: fact.on)
         return Fact(last.on, f"every partner district: {last.words}")
 
+    def change(self, milestone, library_id: int) -> tuple[dict[str, Any], str] | None:
+        """What the milestone must become to agree with its fact, and the words for its
+        history; None when it already agrees (or was put aside as not applicable)."""
+        if milestone.status == MilestoneStatus.NOT_APPLICABLE:
+            return None
+        fact = self.of(milestone, library_id)
+        if fact is not None:
+            if milestone.status == MilestoneStatus.DONE and milestone.done_on == fact.on:
+                return None
+            return {"status": MilestoneStatus.DONE, "done_on": fact.on}, f"done: {fact.words}"
+        if milestone.status == MilestoneStatus.DONE:
+            return (
+                {"status": MilestoneStatus.NOT_STARTED, "done_on": None},
+                f"reopened: {_reopened_words(milestone, self.stage_names)}",
+            )
+        return None
 
-def _reopened_words(milestone: Milestone, stage_names_: dict[int, str]) -> str:
-    match milestone.completed_by:
-        case StepFact.STAGE_REACHED:
-            return f"stage ‘{stage_names_.get(milestone.completed_by_stage, '')}’ not reached"
-        case StepFact.LETTER_SIGNED:
-            return "commitment letter not signed"
-        case StepFact.AGREEMENT_IN_EFFECT:
-            return "no agreement in effect"
-        case StepFact.FIRST_OUTCOME_REPORT:
-            return "no outcome figures reported"
-    return ""
+
+def _load(library_ids: list[int], kinds: set[StepFact], today: date) -> FactBook:
+    """The facts of these libraries, one query per kind of fact concerned."""
+    rows = db.session.execute(
+        sa.select(Partnership.id, Partnership.library_id, Partnership.active, SchoolDistrict.name)
+        .join(Partnership.district)
+        .where(Partnership.library_id.in_(library_ids))
+        .order_by(Partnership.rollout_order, Partnership.id)
+    ).all()
+    book = FactBook(active_of_library={})
+    for partnership_id, library_id, active, district in rows:
+        if active:
+            book.active_of_library.setdefault(library_id, {})[partnership_id] = district
+    partnership_ids = [row[0] for row in rows]
+    book.stage_names = stage_names()
+    if StepFact.STAGE_REACHED in kinds:
+        book.stage_dates = _stage_dates(partnership_ids)
+    if StepFact.AGREEMENT_IN_EFFECT in kinds:
+        book.agreements = _agreements(partnership_ids, today)
+    if StepFact.FIRST_OUTCOME_REPORT in kinds:
+        book.first_reports = _first_reports(partnership_ids)
+    if StepFact.LETTER_SIGNED in kinds:
+        book.letters = _letters(library_ids, book.active_of_library)
+    return book
 
 
-def sync_facts(library_ids: Iterable[int], today: date, actor: User | None) -> list[Milestone]:
-    """Bring the fact-completed milestones of these libraries' pilots in line with the
-    facts recorded; returns those changed (each with an audit row in words)."""
-    library_ids = sorted(set(library_ids))
-    if not library_ids:
-        return []
-    db.session.flush()  # the facts just changed are what the queries read
+def _stage_dates(partnership_ids: list[int]) -> dict[int, list[tuple[int, date]]]:
+    """{partnership: [(position, reached on)]} of the stages reached up to its current one
+    (going back forgets the later ones; a stage skipped has no date)."""
+    current = sa.orm.aliased(PartnershipStage)
+    rows = db.session.execute(
+        sa.select(
+            PartnershipStageDate.partnership_id,
+            PartnershipStage.position,
+            PartnershipStageDate.reached_on,
+        )
+        .join(PartnershipStageDate.stage)
+        .join(Partnership, Partnership.id == PartnershipStageDate.partnership_id)
+        .join(current, current.id == Partnership.stage_id)
+        .where(
+            PartnershipStageDate.partnership_id.in_(partnership_ids),
+            PartnershipStage.position <= current.position,
+        )
+    )
+    dates: dict[int, list[tuple[int, date]]] = {}
+    for partnership_id, position, reached_on in rows:
+        dates.setdefault(partnership_id, []).append((position, reached_on))
+    return dates
+
+
+def _agreements(partnership_ids: list[int], today: date) -> dict[tuple[int, AgreementKind], date]:
+    rows = db.session.execute(
+        sa.select(Agreement.partnership_id, Agreement.kind, sa.func.min(Agreement.effective_on))
+        .where(Agreement.partnership_id.in_(partnership_ids), Agreement.effective_on <= today)
+        .group_by(Agreement.partnership_id, Agreement.kind)
+    )
+    return {(partnership_id, kind): day for partnership_id, kind, day in rows}
+
+
+def _first_reports(partnership_ids: list[int]) -> dict[int, date]:
+    # A report's own date is the end of its period: the day its figures are counted to.
+    return dict(
+        db.session.execute(
+            sa.select(OutcomeReport.partnership_id, sa.func.min(OutcomeReport.period_end))
+            .where(OutcomeReport.partnership_id.in_(partnership_ids))
+            .group_by(OutcomeReport.partnership_id)
+        ).all()
+    )
+
+
+def _letters(
+    library_ids: list[int], active_of_library: dict[int, dict[int, str]]
+) -> dict[int, date | None]:
+    """{participation: the day its letter became signed, or None}."""
+    rows = db.session.execute(
+        sa.select(
+            CommitmentLetter.participation_id,
+            Participation.library_id,
+            LetterSigner.role,
+            LetterSigner.signed_on,
+            LetterSigner.partnership_id,
+        )
+        .join(CommitmentLetter.participation)
+        .join(LetterSigner, LetterSigner.letter_id == CommitmentLetter.id)
+        .where(Participation.library_id.in_(library_ids))
+    ).all()
+    signers: dict[tuple[int, int], list] = {}
+    for row in rows:
+        signers.setdefault((row.participation_id, row.library_id), []).append(row)
+    return {
+        participation_id: letter_progress(theirs, active_of_library.get(library_id, {}))[1]
+        for (participation_id, library_id), theirs in signers.items()
+    }
+
+
+def _disagreeing(library_ids: list[int], today: date) -> list[tuple[Milestone, dict, str]]:
+    """The fact-completed milestones of these libraries that disagree with their facts:
+    (milestone, what it must become, the words for its history)."""
     rows = db.session.execute(
         sa.select(Milestone, Participation.library_id)
         .join(Milestone.participation)
@@ -264,20 +294,29 @@ def sync_facts(library_ids: Iterable[int], today: date, actor: User | None) -> l
     ).all()
     if not rows:
         return []
-    facts = _Facts(library_ids, {m.completed_by for m, _ in rows}, today)
-    changed = []
+    book = _load(library_ids, {m.completed_by for m, _ in rows}, today)
+    found = []
     for milestone, library_id in rows:
-        fact = facts.of(milestone, library_id)
-        if fact is not None:
-            if milestone.status == MilestoneStatus.DONE and milestone.done_on == fact.on:
-                continue
-            values = {"status": MilestoneStatus.DONE, "done_on": fact.on}
-            action = f"done: {fact.words}"
-        elif milestone.status == MilestoneStatus.DONE:
-            values = {"status": MilestoneStatus.NOT_STARTED, "done_on": None}
-            action = f"reopened: {_reopened_words(milestone, facts.stage_names or stage_names())}"
-        else:
-            continue
+        change = book.change(milestone, library_id)
+        if change is not None:
+            found.append((milestone, *change))
+    return found
+
+
+def disagreements(library_ids: Iterable[int], today: date) -> list[tuple[Milestone, str]]:
+    """Milestones that do not agree with their facts (none, once synced): for checks."""
+    return [(m, words) for m, _, words in _disagreeing(sorted(set(library_ids)), today)]
+
+
+def sync_facts(library_ids: Iterable[int], today: date, actor: User | None) -> list[Milestone]:
+    """Bring the fact-completed milestones of these libraries' pilots in line with the
+    facts recorded; returns those changed (each with an audit row in words)."""
+    library_ids = sorted(set(library_ids))
+    if not library_ids:
+        return []
+    db.session.flush()  # the facts just changed are what the queries read
+    changed = []
+    for milestone, values, action in _disagreeing(library_ids, today):
         changes = audit.apply_changes(milestone, values)
         milestone.updated_at = datetime.now(UTC)
         milestone.updated_by_id = actor.id if actor else None
@@ -291,8 +330,9 @@ def agreements_taking_effect(today: date, days: int = 7) -> list[Milestone]:
     """An agreement recorded ahead of its effective date completes its milestone when that
     day comes: the scheduler asks every run (a week back, so a missed run is caught up)."""
     library_ids = db.session.scalars(
-        sa.select(Partnership.library_id.distinct())
+        sa.select(Partnership.library_id)
         .join(Agreement.partnership)
         .where(Agreement.effective_on.between(today - timedelta(days=days), today))
+        .distinct()
     ).all()
     return sync_facts(library_ids, today, None)
