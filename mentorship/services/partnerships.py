@@ -313,7 +313,7 @@ def _check_signer(
     if role != SignerRole.SUPERINTENDENT:
         return {**values, "partnership_id": None}
     partnership_id = values.get("partnership_id", signer and signer.partnership_id)
-    if signer is not None and partnership_id == signer.partnership_id:
+    if signer is not None and partnership_id and partnership_id == signer.partnership_id:
         return values  # kept as it was, even if that district is no longer active
     districts = dict(signer_districts(letter.participation))
     if partnership_id not in districts:
