@@ -424,3 +424,45 @@ def test_the_milestone_page_runs_a_fixed_number_of_statements(client, app):
     with count_statements(app) as by_fact:
         client.get(f"/milestones/{ids['meeting']}")
     assert len(by_fact) == len(by_hand) + 1  # the stage names, once
+
+
+def test_staff_name_a_steps_fact_in_the_plan_editor(client, app):
+    with app.app_context():
+        make_user("staff", email="staff@t.example")
+        service.current_template()
+        db.session.commit()
+    client.login("staff@t.example", PASSWORD)
+    plan = client.get("/plan").get_data(as_text=True)
+    assert "Done by itself when" in plan
+    assert "the partnership reaches the stage “Meeting held”" in plan
+    assert "the partnership&#39;s first outcome figures are reported, for every active" in plan
+    with app.app_context():
+        team = next(s for s in service.current_template().steps if s.key == "team_goals")
+        step_id = team.id
+    draft_form = client.get(f"/plan/steps/{step_id}/edit", follow_redirects=True)
+    assert "Stage reached (if done when a partnership reaches a stage)" in draft_form.get_data(
+        as_text=True
+    )
+    edit_url = draft_form.request.path
+    values = {
+        "title": "Team formed",
+        "description": "",
+        "month_offset": "5",
+        "scope": "library",
+        "toolkit_page": "getting-started",
+        "completed_by": "stage reached",
+        "completed_by_stage": "",
+        "completed_by_agreement": "",
+    }
+    refused = client.submit(edit_url, values)
+    assert refused.status_code == 200 and "Choose the stage that completes this step" in (
+        refused.get_data(as_text=True)
+    )
+    saved = client.submit(edit_url, {**values, "completed_by_stage": "3"})
+    assert saved.status_code == 302
+    with app.app_context():
+        draft = service.draft_template(None)
+        change = service.plan_change(draft)
+        assert [(s.key, fields) for s, fields in change.changed] == [
+            ("team_goals", ["title", "description", "completed_by", "completed_by_stage"])
+        ]
