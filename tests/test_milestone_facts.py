@@ -466,3 +466,144 @@ def test_staff_name_a_steps_fact_in_the_plan_editor(client, app):
         assert [(s.key, fields) for s, fields in change.changed] == [
             ("team_goals", ["title", "description", "completed_by", "completed_by_stage"])
         ]
+
+
+# The migration -----------------------------------------------------------------------------
+
+
+def test_the_migration_brings_existing_rows_in_line_with_their_facts(tmp_path, smtp_server):
+    from flask_migrate import upgrade
+
+    from mentorship import create_app
+    from tests.conftest import app_settings
+    from tests.databases import fresh_database
+
+    with fresh_database(tmp_path) as url:
+        app = create_app(app_settings(url, smtp_server.port))
+        with app.app_context():
+            upgrade(revision="0010")
+            with db.engine.begin() as connection:
+                _rows_as_they_stood_before(connection)
+            upgrade()
+            with db.engine.connect() as connection:
+                milestones = {
+                    (row.step_key, row.partnership_id): (row.status, str(row.done_on or ""))
+                    for row in connection.execute(
+                        sa.text("SELECT step_key, partnership_id, status, done_on FROM milestones")
+                    )
+                }
+                signers = dict(
+                    connection.execute(
+                        sa.text("SELECT name, partnership_id FROM letter_signers")
+                    ).all()
+                )
+                steps = dict(
+                    connection.execute(
+                        sa.text("SELECT key, completed_by FROM template_steps")
+                    ).all()
+                )
+                actions = connection.execute(
+                    sa.text("SELECT action FROM audit_events ORDER BY id")
+                ).scalars()
+                actions = list(actions)
+            db.engine.dispose()
+    # Superintendents: the district named in their title first, then in roll-out order;
+    # one whose library has no partner district leaves the letter.
+    assert signers == {"Mayor": None, "Director": None, "Daryl Camp": 2, "Jane Doe": 1}
+    assert steps == {
+        "first_meeting": "stage reached",
+        "commitment_letter": "letter signed",
+        "team_goals": None,
+    }
+    assert milestones == {
+        ("first_meeting", 1): ("done", "2025-10-31"),  # the day the meeting was recorded
+        ("first_meeting", 2): ("not started", ""),  # marked done, but only "Contacted"
+        ("commitment_letter", None): ("done", "2026-01-09"),  # the last signature
+        ("team_goals", None): ("done", "2026-01-28"),  # no fact: as it was
+    }
+    assert "done: stage ‘Meeting held’ reached on Oct 31, 2025" in actions
+    assert "reopened: its fact is not recorded" in actions
+    assert "remove signer: no partner district" in actions
+
+
+def _rows_as_they_stood_before(connection) -> None:
+    now = "2026-11-01 12:00:00+00:00"
+
+    def insert(table: str, **values) -> None:
+        names = ", ".join(values)
+        marks = ", ".join(f":{name}" for name in values)
+        connection.execute(sa.text(f"INSERT INTO {table} ({names}) VALUES ({marks})"), values)
+
+    library = {
+        "short_name": "", "city": "", "county": "Alameda", "cooperative_system": "PLP",
+        "governance": "city", "ils_name": "", "website": "", "contact_name": "",
+        "contact_email": "", "contact_phone": "", "active": True, "created_at": now,
+    }  # fmt: skip
+    insert("libraries", id=1, name="Hayward Public Library", **library)
+    insert("libraries", id=2, name="Elsewhere Library", **library)
+    for district_id, name in ((1, "Hayward Unified"), (2, "San Lorenzo Unified")):
+        insert(
+            "school_districts", id=district_id, name=name, county="Alameda",
+            enrolment_school_year="", active=True, created_at=now,
+        )  # fmt: skip
+    insert(
+        "cohorts", id=1, name="Year 1", start_date="2025-09-01", end_date="2027-08-31",
+        notes="", active=True, created_at=now,
+    )  # fmt: skip
+    for participation_id, library_id in ((1, 1), (2, 2)):
+        insert(
+            "participations", id=participation_id, library_id=library_id, cohort_id=1,
+            role="pilot", start_date="2025-09-01", target_months=18, active=True,
+            created_at=now, mentor_capacity=0,
+        )  # fmt: skip
+    stage = dict(connection.execute(sa.text("SELECT position, id FROM partnership_stages")).all())
+    dates = {1: ["2025-09-21", "2025-10-31", "2026-01-09", "2026-05-09"], 2: ["2026-10-01"]}
+    for partnership_id, reached in dates.items():
+        insert(
+            "partnerships", id=partnership_id, library_id=1, district_id=partnership_id,
+            stage_id=stage[len(reached)], rollout_order=partnership_id, contact_name="",
+            contact_title="", contact_email="", contact_phone="", notes="", active=True,
+            created_at=now,
+        )  # fmt: skip
+        for position, day in enumerate(reached, start=1):
+            insert(
+                "partnership_stage_dates", partnership_id=partnership_id,
+                stage_id=stage[position], reached_on=day,
+            )  # fmt: skip
+    insert("milestone_templates", id=1, version=1, note="", created_at=now, published_at=now)
+    for position, (key, scope) in enumerate(
+        (("first_meeting", "partnership"), ("commitment_letter", "library"),
+         ("team_goals", "library")), start=1,
+    ):  # fmt: skip
+        insert(
+            "template_steps", template_id=1, key=key, position=position, title=key,
+            description="", month_offset=position, scope=scope, toolkit_page="",
+        )  # fmt: skip
+    for key, partnership_id, done_on in (
+        ("first_meeting", 1, "2025-10-28"),
+        ("first_meeting", 2, "2026-10-05"),
+        ("commitment_letter", None, "2025-12-28"),
+        ("team_goals", None, "2026-01-28"),
+    ):
+        insert(
+            "milestones", participation_id=1, partnership_id=partnership_id, step_key=key,
+            position=1, title=key, description="", toolkit_page="", due_on="2026-01-01",
+            status="done", done_on=done_on, not_applicable_reason="", note="",
+            evidence_url="", version=1, updated_at=now,
+        )  # fmt: skip
+    for letter_id in (1, 2):
+        insert(
+            "commitment_letters", id=letter_id, participation_id=letter_id, document_url="",
+            created_at=now,
+        )  # fmt: skip
+    for letter_id, role, name, title, day in (
+        (1, "chief elected official", "Mayor", "Mayor of Hayward", "2025-12-01"),
+        (1, "library director", "Director", "", "2025-12-05"),
+        (1, "superintendent", "Jane Doe", "Superintendent", "2025-12-20"),
+        (1, "superintendent", "Daryl Camp", "Superintendent, San Lorenzo Unified", "2026-01-09"),
+        (2, "superintendent", "Nobody's", "Superintendent", "2026-01-09"),
+    ):
+        insert(
+            "letter_signers", letter_id=letter_id, role=role, name=name, title=title,
+            signed_on=day,
+        )  # fmt: skip
