@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from datetime import datetime
+from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -21,7 +21,7 @@ from flask import Flask
 
 from .extensions import db
 from .models import OutboxMessage, OutboxStatus
-from .services import outbox, reminders
+from .services import milestone_facts, outbox, reminders
 
 log = logging.getLogger(__name__)
 DECIDE_JOB, SEND_JOB = "decide-reminders", "send-outbox"
@@ -30,6 +30,11 @@ DECIDE_JOB, SEND_JOB = "decide-reminders", "send-outbox"
 def decide(app: Flask, now: datetime | None = None) -> None:
     with app.app_context():
         try:
+            today = reminders.local_now(now or datetime.now(UTC)).date()
+            completed = milestone_facts.agreements_taking_effect(today)
+            db.session.commit()  # before the reminders, which must not nag about them
+            if completed:
+                log.info("milestones completed by agreements taking effect: %d", len(completed))
             added = reminders.decide(now)
             log.info("reminders decided: %d new", added)
         except Exception:

@@ -50,6 +50,21 @@ def _by_key(participation: Participation) -> dict[str, list[Milestone]]:
     return found
 
 
+def _sign_letter(pilot: Participation, signed_on: date) -> None:
+    """Everyone the letter needs signs it on `signed_on`."""
+    letter = partnerships.letter_for(pilot)
+    signers = [("chief elected official", None), ("library director", None)] + [
+        ("superintendent", p.id) for p in partnerships.partnerships_of(pilot.library_id)
+    ]
+    for role, partnership_id in signers:
+        partnerships.add_signer(
+            letter,
+            {"role": role, "name": role, "signed_on": signed_on, "partnership_id": partnership_id},
+            TODAY,
+            None,
+        )
+
+
 # Making milestones from the plan -----------------------------------------------------
 
 
@@ -143,10 +158,7 @@ def test_publishing_for_new_pilots_only_leaves_running_pilots_alone(ctx):
 
 def test_publishing_to_running_pilots_changes_only_steps_not_done(ctx):
     done_pilot, open_pilot = _pilot(), _pilot()
-    letter = _by_key(done_pilot)["commitment_letter"][0]
-    service.update_milestone(
-        letter, {"status": "done", "done_on": date(2025, 12, 20)}, letter.version, None, TODAY
-    )
+    _sign_letter(done_pilot, date(2025, 12, 20))  # its milestone follows the letter
     db.session.commit()
     service.publish(_edit_plan(), apply_to_running=True, actor=None, today=TODAY)
     db.session.commit()

@@ -13,6 +13,7 @@ from mentorship.models import (
     Agreement,
     AgreementKind,
     AuditEvent,
+    LetterSigner,
     Pairing,
     PairingStatus,
     Partnership,
@@ -118,33 +119,93 @@ def test_going_back_corrects_a_mistake_and_forgets_the_later_dates(ctx):
 # The commitment letter ------------------------------------------------------------
 
 
-def _signer(role, name, signed_on=date(2026, 3, 3)):
-    return {"role": role, "name": name, "title": "", "signed_on": signed_on}
+def _signer(role, name, signed_on=date(2026, 3, 3), partnership=None):
+    return {
+        "role": role,
+        "name": name,
+        "title": "",
+        "signed_on": signed_on,
+        "partnership_id": partnership.id if partnership else None,
+    }
 
 
-def test_the_letter_is_signed_only_when_all_three_kinds_of_leader_have_signed(ctx):
-    pilot = make_participation(make_library(), make_cohort())
+def test_the_letter_is_signed_only_when_every_leader_and_every_districts_superintendent_signed(
+    ctx,
+):
+    library = make_library()
+    pilot = make_participation(library, make_cohort())
     letter = service.letter_for(pilot)
-    assert not letter.is_signed and letter.missing_roles == list(SignerRole)
+    everyone = [
+        "the chief elected official",
+        "the library director",
+        "a partner district (and its superintendent)",
+    ]
+    assert not letter.is_signed and letter.waiting_for == everyone
     service.add_signer(letter, _signer(SignerRole.LIBRARY_DIRECTOR, "A"), TODAY, None)
     service.add_signer(
         letter, _signer(SignerRole.CHIEF_ELECTED_OFFICIAL, "B", date(2026, 4, 1)), TODAY, None
     )
-    assert letter.missing_roles == [SignerRole.SUPERINTENDENT]
-    service.add_signer(letter, _signer(SignerRole.SUPERINTENDENT, "C"), TODAY, None)
+    # Signed by both leaders but with no partner district: not signed.
+    assert letter.waiting_for == ["a partner district (and its superintendent)"]
+    hayward = _partnership(library, make_district("Hayward Unified"))
+    db.session.expire(letter)
+    assert letter.waiting_for == ["the superintendent of Hayward Unified"]
+    service.add_signer(
+        letter, _signer(SignerRole.SUPERINTENDENT, "C", partnership=hayward), TODAY, None
+    )
     assert letter.is_signed and letter.signed_on == date(2026, 4, 1)
-    # A second district's superintendent has not signed yet: not signed.
-    second = service.add_signer(letter, _signer(SignerRole.SUPERINTENDENT, "D", None), TODAY, None)
+    # A second district: the letter waits for its superintendent.
+    san_lorenzo = _partnership(library, make_district("San Lorenzo Unified"))
+    db.session.expire(letter)
     assert not letter.is_signed and letter.signed_on is None
+    assert letter.waiting_for == ["the superintendent of San Lorenzo Unified"]
+    second = service.add_signer(
+        letter, _signer(SignerRole.SUPERINTENDENT, "D", None, san_lorenzo), TODAY, None
+    )
+    assert letter.waiting_for == ["the superintendent of San Lorenzo Unified"]  # not yet signed
     service.update_signer(second, {"signed_on": date(2026, 5, 2)}, TODAY, None)
     db.session.commit()
     assert letter.is_signed and letter.signed_on == date(2026, 5, 2)
-    # Complete after C, open again when D was added unsigned, complete again: two events.
+    # A district no longer active no longer holds the letter up.
+    service.update_signer(second, {"signed_on": None}, TODAY, None)
+    service.set_partnership_active(san_lorenzo, False, TODAY, None)
+    db.session.commit()
+    db.session.expire(letter)
+    assert letter.is_signed and letter.signed_on == date(2026, 4, 1)
     signed_events = sa.select(AuditEvent.changes).where(AuditEvent.action == "letter signed")
     assert [e["signed_on"][1] for e in db.session.scalars(signed_events)] == [
         "2026-04-01",
         "2026-05-02",
     ]
+
+
+def test_a_superintendent_signs_for_one_of_the_librarys_partner_districts(ctx):
+    library = make_library()
+    letter = service.letter_for(make_participation(library, make_cohort()))
+    with pytest.raises(ValidationError, match="Add the school district as a partner first") as no:
+        service.add_signer(letter, _signer(SignerRole.SUPERINTENDENT, "C"), TODAY, None)
+    assert no.value.field == "partnership_id"
+    elsewhere = _partnership(make_library(), make_district())
+    _partnership(library, make_district())
+    with pytest.raises(ValidationError, match="Choose the partner district"):
+        service.add_signer(
+            letter, _signer(SignerRole.SUPERINTENDENT, "C", partnership=elsewhere), TODAY, None
+        )
+    # The other leaders sign for the library: a district given for them is not kept.
+    mayor = service.add_signer(
+        letter, _signer(SignerRole.CHIEF_ELECTED_OFFICIAL, "B", partnership=elsewhere), TODAY, None
+    )
+    assert mayor.partnership_id is None
+    assert row_count(LetterSigner) == 1
+
+
+def test_the_database_refuses_a_superintendent_without_a_district(ctx):
+    letter = service.letter_for(make_participation(make_library(), make_cohort()))
+    db.session.commit()
+    db.session.add(LetterSigner(letter_id=letter.id, role=SignerRole.SUPERINTENDENT, name="X"))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.flush()
+    db.session.rollback()
 
 
 def test_a_signature_cannot_be_dated_in_the_future(ctx):
@@ -348,13 +409,22 @@ def test_a_pilot_fills_in_the_commitment_letter(client, app):
     ):
         client.submit(f"{url}/signers", {"role": role, "name": name, "signed_on": "2026-03-02"})
     page = client.get(url).get_data(as_text=True)
-    assert "waiting for: superintendent" in page
+    assert "waiting for: the superintendent of Hayward Unified" in page
+    assert re.search(r'<option value="\d+">Hayward Unified</option>', page)
     missing_name = client.submit(f"{url}/signers", {"role": "superintendent", "name": ""})
     assert missing_name.status_code == 400
     assert "Enter the signer" in missing_name.get_data(as_text=True)
+    no_district = client.submit(f"{url}/signers", {"role": "superintendent", "name": "J"})
+    assert no_district.status_code == 400
+    assert "Choose the partner district" in no_district.get_data(as_text=True)
     client.submit(
         f"{url}/signers",
-        {"role": "superintendent", "name": "Jason Reimann", "signed_on": "2026-03-09"},
+        {
+            "role": "superintendent",
+            "name": "Jason Reimann",
+            "signed_on": "2026-03-09",
+            "partnership_id": ids["hayward_partner"],
+        },
     )
     assert "signed Mar 9, 2026" in client.get(url).get_data(as_text=True)
     partners = client.get(f"/libraries/{ids['hayward']}/partners").get_data(as_text=True)

@@ -184,10 +184,16 @@ class RecordPages:
         )
 
 
-def set_active_from_form(obj: Any, label: str, next_url: str):
-    """The deactivate / reactivate buttons: one audited change, then back."""
+def set_active_from_form(
+    obj: Any, label: str, next_url: str, change: Callable[[bool], Any] | None = None
+):
+    """The deactivate / reactivate buttons: one audited change (`change`, when the record
+    has its own service for it), then back."""
     active = request.form.get("active") == "1"
-    records.set_active(obj, active, current_user)
+    if change is None:
+        records.set_active(obj, active, current_user)
+    else:
+        change(active)
     db.session.commit()
     flash(f"{label} is now {'active' if active else 'deactivated'}.", "success")
     return redirect(next_url)

@@ -12,6 +12,7 @@ from .milestone import (
     MilestoneComment,
     MilestoneStatus,
     MilestoneTemplate,
+    StepFact,
     StepScope,
     TemplateStep,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "MilestoneComment",
     "MilestoneStatus",
     "MilestoneTemplate",
+    "StepFact",
     "StepScope",
     "TemplateStep",
     "Agreement",

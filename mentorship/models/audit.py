@@ -21,7 +21,8 @@ class AuditEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("users.id", ondelete="SET NULL"), index=True
     )
-    action: Mapped[str] = mapped_column(sa.String(40))
+    # Words, e.g. "done: stage ‘Meeting held’ reached on Nov 10, 2026".
+    action: Mapped[str] = mapped_column(sa.String(200))
     object_type: Mapped[str] = mapped_column(sa.String(40))
     object_id: Mapped[int | None] = mapped_column(sa.Integer)
     object_label: Mapped[str] = mapped_column(sa.String(200), default="")

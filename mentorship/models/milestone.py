@@ -11,13 +11,44 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from ..extensions import db
 from .base import UTCDateTime, enum_type, utcnow
 from .cohort import Participation
-from .partnership import Partnership
+from .partnership import AgreementKind, Partnership
 from .user import User
 
 
 class StepScope(enum.StrEnum):
     LIBRARY = "library"  # once per pilot
     PARTNERSHIP = "partnership"  # once per school-district partnership
+
+
+class StepFact(enum.StrEnum):
+    """A recorded fact that completes a step by itself (a later issue adds the community
+    profile and the readiness self-assessment)."""
+
+    STAGE_REACHED = "stage reached"  # a partnership reached a stage (by position) or later
+    LETTER_SIGNED = "letter signed"  # the commitment letter is signed by everyone needed
+    AGREEMENT_IN_EFFECT = "agreement in effect"  # an agreement (of a kind, or any) took effect
+    FIRST_OUTCOME_REPORT = "first outcome report"  # a partnership's first figures
+
+
+class FactOfStep:
+    """The fact that completes a step, as data on the step (copied to each milestone)."""
+
+    completed_by: Mapped[StepFact | None] = mapped_column(enum_type(StepFact, "step_fact"))
+    # The stage's position, for "stage reached".
+    completed_by_stage: Mapped[int | None]
+    # The kind of agreement, for "agreement in effect"; empty means any kind.
+    completed_by_agreement: Mapped[AgreementKind | None] = mapped_column(
+        enum_type(AgreementKind, "fact_agreement_kind")
+    )
+
+    @classmethod
+    def fact_constraint(cls) -> sa.CheckConstraint:
+        return sa.CheckConstraint(
+            "(COALESCE(completed_by, '') = 'stage reached') = (completed_by_stage IS NOT NULL) "
+            "AND (completed_by_agreement IS NULL "
+            "OR COALESCE(completed_by, '') = 'agreement in effect')",
+            name="fact_parameter",
+        )
 
 
 class MilestoneTemplate(db.Model):
@@ -47,7 +78,7 @@ class MilestoneTemplate(db.Model):
         return self.published_at is None
 
 
-class TemplateStep(db.Model):
+class TemplateStep(FactOfStep, db.Model):
     __tablename__ = "template_steps"
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -68,6 +99,7 @@ class TemplateStep(db.Model):
     __table_args__ = (
         sa.UniqueConstraint("template_id", "key", name="uq_template_steps_key"),
         sa.CheckConstraint("month_offset BETWEEN 0 AND 24", name="month_offset"),
+        FactOfStep.fact_constraint(),
     )
 
     @property
@@ -85,7 +117,7 @@ class MilestoneStatus(enum.StrEnum):
 CLOSED_STATUSES = (MilestoneStatus.DONE, MilestoneStatus.NOT_APPLICABLE)
 
 
-class Milestone(db.Model):
+class Milestone(FactOfStep, db.Model):
     """A pilot's step, copied from the plan version it started with."""
 
     __tablename__ = "milestones"
@@ -134,6 +166,7 @@ class Milestone(db.Model):
             "participation_id", "step_key", "partnership_id", name="uq_milestones_partnership_step"
         ),
         sa.CheckConstraint("(status = 'done') = (done_on IS NOT NULL)", name="done_on_when_done"),
+        FactOfStep.fact_constraint(),
     )
 
     @property

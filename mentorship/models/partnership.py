@@ -156,7 +156,8 @@ class SignerRole(enum.StrEnum):
 
 
 class CommitmentLetter(db.Model):
-    """One per pilot participation; signed when all three kinds of leader have signed."""
+    """One per pilot participation; signed when the chief elected official, the library
+    director and the superintendent of every active partner district have signed."""
 
     __tablename__ = "commitment_letters"
 
@@ -169,6 +170,16 @@ class CommitmentLetter(db.Model):
     signers: Mapped[list[LetterSigner]] = relationship(
         back_populates="letter", order_by="LetterSigner.id", cascade="all, delete-orphan"
     )
+    # The library's active partner districts: each needs its superintendent's signature.
+    partner_districts: Mapped[list[Partnership]] = relationship(
+        secondary=lambda: Participation.__table__,
+        primaryjoin=lambda: CommitmentLetter.participation_id == Participation.id,
+        secondaryjoin=lambda: sa.and_(
+            Participation.library_id == Partnership.library_id, Partnership.active.is_(True)
+        ),
+        order_by=lambda: (Partnership.rollout_order, Partnership.id),
+        viewonly=True,
+    )
 
     @property
     def name(self) -> str:
@@ -179,25 +190,48 @@ class CommitmentLetter(db.Model):
         return self.participation.library_id
 
     @property
-    def missing_roles(self) -> list[SignerRole]:
-        """Kinds of leader with no signature yet (every superintendent must sign)."""
-        missing = []
-        for role in SignerRole:
-            of_role = [signer for signer in self.signers if signer.role == role]
-            if not of_role or any(signer.signed_on is None for signer in of_role):
-                missing.append(role)
-        return missing
+    def waiting_for(self) -> list[str]:
+        """Whose signature is still missing, in words."""
+        return letter_progress(self.signers, _district_names(self.partner_districts))[0]
 
     @property
     def is_signed(self) -> bool:
-        return not self.missing_roles
+        return self.signed_on is not None
 
     @property
     def signed_on(self) -> date | None:
         """The day the last of them signed, once all have."""
-        if not self.is_signed:
-            return None
-        return max(signer.signed_on for signer in self.signers)
+        return letter_progress(self.signers, _district_names(self.partner_districts))[1]
+
+
+def _district_names(partnerships: list[Partnership]) -> dict[int, str]:
+    return {partnership.id: partnership.district.name for partnership in partnerships}
+
+
+def letter_progress(signers, districts: dict[int, str]) -> tuple[list[str], date | None]:
+    """(whose signature is missing, the day the letter became signed) — the one rule.
+
+    `signers` have a role, a signed_on and a partnership_id; `districts` are the library's
+    active partnerships {id: district name} in roll-out order. Every signer of a role
+    counted must have signed; a superintendent of a district no longer active no longer
+    counts; a letter with no partner district is not signed.
+    """
+    waiting, counted = [], []
+    for role in (SignerRole.CHIEF_ELECTED_OFFICIAL, SignerRole.LIBRARY_DIRECTOR):
+        of_role = [signer for signer in signers if signer.role == role]
+        if not of_role or any(signer.signed_on is None for signer in of_role):
+            waiting.append(f"the {role.value}")
+        counted += of_role
+    if not districts:
+        waiting.append("a partner district (and its superintendent)")
+    for partnership_id, district in districts.items():
+        theirs = [signer for signer in signers if signer.partnership_id == partnership_id]
+        if not theirs or any(signer.signed_on is None for signer in theirs):
+            waiting.append(f"the superintendent of {district}")
+        counted += theirs
+    if waiting:
+        return waiting, None
+    return waiting, max(signer.signed_on for signer in counted)
 
 
 class LetterSigner(db.Model):
@@ -208,11 +242,27 @@ class LetterSigner(db.Model):
         sa.ForeignKey("commitment_letters.id", ondelete="CASCADE"), index=True
     )
     role: Mapped[SignerRole] = mapped_column(enum_type(SignerRole, "signer_role"))
+    # A superintendent signs for one partner district; the other leaders for the library.
+    partnership_id: Mapped[int | None] = mapped_column(sa.ForeignKey("partnerships.id"), index=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     title: Mapped[str] = mapped_column(sa.String(160), default="")
     signed_on: Mapped[date | None]
 
     letter: Mapped[CommitmentLetter] = relationship(back_populates="signers")
+    partnership: Mapped[Partnership | None] = relationship()
+
+    __table_args__ = (
+        sa.CheckConstraint(
+            "(role = 'superintendent') = (partnership_id IS NOT NULL)",
+            name="district_of_superintendent",
+        ),
+    )
+
+    @property
+    def signs_as(self) -> str:
+        if self.partnership_id:
+            return f"{self.role} of {self.partnership.district.name}"
+        return str(self.role)
 
     @property
     def library_id(self) -> int:

@@ -186,6 +186,7 @@ def _partnerships(today: date) -> None:
             },
             min(start + timedelta(days=STAGE_DAYS[0]), today),
             actor=None,
+            today=today,
         )
         for stage in stages[1:position]:
             reached = min(start + timedelta(days=STAGE_DAYS[stage.position - 1]), today)
@@ -205,6 +206,7 @@ def _partnerships(today: date) -> None:
                     "expires_on": expires,
                 },
                 actor=None,
+                today=today,
             )
         if position >= CARDS_ISSUED:
             _figures(partnership, start + timedelta(days=STAGE_DAYS[5]), today)
@@ -252,13 +254,15 @@ def _timelines(today: date) -> None:
         return
     year1_index = 0
     for participation in pilots:
-        made = milestones.start_timeline(participation)
+        made = milestones.start_timeline(participation, today)
         if participation.cohort.name == YEAR1_NAME:
             lag = YEAR1_LAG_DAYS[year1_index % len(YEAR1_LAG_DAYS)]
             year1_index += 1
         else:
             lag = 0
         for milestone in made:
+            if milestone.completed_by:
+                continue  # done by its fact (a stage, the letter…) when that was recorded
             if milestone.due_on <= today - timedelta(days=lag):
                 done_on = milestone.due_on - timedelta(days=4)
                 milestone.status = MilestoneStatus.DONE
@@ -269,30 +273,45 @@ def _timelines(today: date) -> None:
 
 
 def _letters(today: date) -> None:
-    """Year 1 pilots past the letter stage have all three signatures; others are on the way."""
+    """Year 1 pilots: the library director has signed; the mayor once a district reached
+    the letter stage; each district's superintendent when that district reached it."""
     for participation in db.session.scalars(
         sa.select(Participation).where(Participation.role == ParticipationRole.PILOT)
     ):
         if participation.cohort.name != YEAR1_NAME:
             continue
-        furthest = max(
-            (p.stage.position for p in partnerships.partnerships_of(participation.library_id)),
-            default=0,
-        )
+        districts = partnerships.partnerships_of(participation.library_id)
+        letter_stage = 3
+        furthest = max((p.stage.position for p in districts), default=0)
         letter = partnerships.letter_for(participation)
-        signed_on = participation.start_date + timedelta(days=STAGE_DAYS[2])
+        signed_on = min(participation.start_date + timedelta(days=STAGE_DAYS[2]), today)
         city = participation.library.city or participation.library.county
-        first, second, third = (DEMO_SIGNER_NAMES[(participation.id + k) % 9] for k in (0, 3, 6))
-        signers = [(SignerRole.LIBRARY_DIRECTOR, first, "Library Director")]
-        if furthest >= 3:
-            signers += [
-                (SignerRole.CHIEF_ELECTED_OFFICIAL, second, f"Mayor of {city}"),
-                (SignerRole.SUPERINTENDENT, third, "Superintendent of Schools"),
-            ]
-        for role, name, title in signers:
+        first, second = (DEMO_SIGNER_NAMES[(participation.id + k) % 9] for k in (0, 3))
+        signers = [(SignerRole.LIBRARY_DIRECTOR, first, "Library Director", None, signed_on)]
+        if furthest >= letter_stage:
+            signers.append(
+                (SignerRole.CHIEF_ELECTED_OFFICIAL, second, f"Mayor of {city}", None, signed_on)
+            )
+        for k, district in enumerate(districts):
+            signers.append(
+                (
+                    SignerRole.SUPERINTENDENT,
+                    DEMO_SIGNER_NAMES[(participation.id + 6 + k) % 9],
+                    f"Superintendent, {district.district.name}",
+                    district.id,
+                    signed_on if district.stage.position >= letter_stage else None,
+                )
+            )
+        for role, name, title, partnership_id, day in signers:
             partnerships.add_signer(
                 letter,
-                {"role": role, "name": name, "title": title, "signed_on": signed_on},
+                {
+                    "role": role,
+                    "name": name,
+                    "title": title,
+                    "signed_on": day,
+                    "partnership_id": partnership_id,
+                },
                 today,
                 actor=None,
             )

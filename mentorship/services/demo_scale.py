@@ -32,12 +32,14 @@ from collections import Counter, defaultdict
 from dataclasses import astuple, dataclass
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock
+from types import SimpleNamespace
 
 import sqlalchemy as sa
 
 from .. import demo_scale_data as data
 from ..extensions import db
 from ..models import (
+    AgreementKind,
     Cohort,
     Library,
     PartnershipStage,
@@ -46,9 +48,11 @@ from ..models import (
     User,
 )
 from ..models.library import CALIFORNIA_COUNTIES
+from ..models.partnership import letter_progress
 from . import demo, milestones
 from .auth import hash_password
 from .checkins import next_date
+from .milestone_facts import FactBook
 from .months import add_months
 
 CALIFORNIA, NATIONAL = "california", "national"
@@ -615,6 +619,7 @@ class _Generator:
     def reach(self, library: dict, partnership: dict, dates: list[date]) -> None:
         """Stage dates (positions 1, 2, …), their audit rows, and what follows from them."""
         partnership["stage_id"] = self.stage_id[len(dates)]
+        partnership["dates"] = dates
         if len(dates) >= 3:
             partnership.update(self.card_terms())
         table = self.t["partnership_stage_dates"]
@@ -658,6 +663,7 @@ class _Generator:
         effective = dates[3]
         years = self.weighted(((3, 70), (2, 20), (None, 10)))
         expires = None if years is None else add_months(effective, 12 * years)
+        partnership["agreement"] = (effective, kind)  # the first: the milestone's fact
         if len(dates) >= 7:
             expires = dates[6] + timedelta(days=90)
         while expires and expires < self.today:  # lapsed: renewed, the old one kept as history
@@ -685,6 +691,7 @@ class _Generator:
         )
         table, issued = self.t["outcome_reports"], 0
         for n, (start, end) in enumerate(_periods(cards_from, self.today, quarterly)):
+            partnership.setdefault("first_report", end)
             to_date = round(enrolled * ceiling * (1 - 0.45 ** (n + 1)))
             cards, issued = to_date - issued, to_date
             physical = round(cards * physical_share)
@@ -751,6 +758,11 @@ class _Generator:
                     "due_on": due,
                     "status": status,
                     "done_on": done_on,
+                    "completed_by": step.completed_by and step.completed_by.value,
+                    "completed_by_stage": step.completed_by_stage,
+                    "completed_by_agreement": (
+                        step.completed_by_agreement and step.completed_by_agreement.value
+                    ),
                     "updated_at": _at(done_on or min(start, self.today)),
                     "updated_by_id": library["user_id"] if done_on else None,
                 }
@@ -758,6 +770,7 @@ class _Generator:
                 pilot["milestones"].append(row)
                 if done_on:
                     done[(step.key, row["partnership_id"])] = done_on
+                if done_on and not step.completed_by:  # the others follow their facts below
                     self.record(
                         library["user_id"], "update", "Milestone", row["id"], step.title,
                         library["id"],
@@ -773,23 +786,74 @@ class _Generator:
                     break
                 dates.append(max(reached, dates[-1]))
             self.reach(library, partnership, dates)
-        self.letter(pilot, done.get(("kickoff", None)), done.get(("commitment_letter", None)))
+        signers = self.letter(
+            pilot, partnerships, done.get(("kickoff", None)), done.get(("commitment_letter", None))
+        )
+        self.follow_facts(pilot, partnerships, signers)
 
-    def letter(self, pilot: dict, kickoff: date | None, signed: date | None) -> None:
-        """The commitment letter: signers by their title only, numbered, never a real name."""
+    def letter(
+        self, pilot: dict, partnerships: list[dict], kickoff: date | None, signed: date | None
+    ) -> list[dict]:
+        """The commitment letter: signers by their title only, numbered, never a real name;
+        a superintendent for each partner district."""
         letter_id = self.bulk.id(self.t["commitment_letters"])
         self.rows["commitment_letters"].append({"id": letter_id, "participation_id": pilot["id"]})
-        signers = [("library director", "Library Director", kickoff or signed)]
+        signers = [("library director", "Library Director", kickoff or signed, None)]
         if signed or self.rng.random() < 0.5:
+            signers.append(
+                ("chief elected official", f"Mayor of {pilot['library']['city']}", signed, None)
+            )
             signers += [
-                ("chief elected official", f"Mayor of {pilot['library']['city']}", signed),
-                ("superintendent", "Superintendent of Schools", signed),
-            ]
-        for k, (role, title, day) in enumerate(signers, start=1):
-            self.rows["letter_signers"].append(
+                ("superintendent", f"Superintendent, {self.district_name[p['district_id']]}",
+                 signed, p["id"])
+                for p in partnerships
+            ]  # fmt: skip
+        rows = []
+        for k, (role, title, day, partnership_id) in enumerate(signers, start=1):
+            rows.append(
                 {"id": self.bulk.id(self.t["letter_signers"]), "letter_id": letter_id,
                  "role": role, "name": f"Signer {letter_id:05d}-{k}", "title": title,
-                 "signed_on": day}
+                 "signed_on": day, "partnership_id": partnership_id}
+            )  # fmt: skip
+        self.rows["letter_signers"] += rows
+        return rows
+
+    def follow_facts(self, pilot: dict, partnerships: list[dict], signers: list[dict]) -> None:
+        """Steps completed by a fact agree with the facts written (the rule of
+        services/milestone_facts.py), with the audit row the sync would write."""
+        library = pilot["library"]
+        districts = {p["id"]: self.district_name[p["district_id"]] for p in partnerships}
+        book = FactBook(
+            active_of_library={library["id"]: districts},
+            stage_names=self.stage_name,
+            stage_dates={p["id"]: list(enumerate(p["dates"], start=1)) for p in partnerships},
+            agreements={
+                (p["id"], AgreementKind(p["agreement"][1])): p["agreement"][0]
+                for p in partnerships
+                if p.get("agreement") and p["agreement"][0] <= self.today
+            },
+            first_reports={p["id"]: p["first_report"] for p in partnerships if "first_report" in p},
+            letters={
+                pilot["id"]: letter_progress([SimpleNamespace(**s) for s in signers], districts)[1]
+            },
+        )
+        for row in pilot["milestones"]:
+            change = row["completed_by"] and book.change(SimpleNamespace(**row), library["id"])
+            if not change:
+                continue
+            values, action = change
+            changes = {"status": [row["status"], values["status"].value]}
+            if row["done_on"] != values["done_on"]:
+                changes["done_on"] = [
+                    row["done_on"] and row["done_on"].isoformat(),
+                    values["done_on"] and values["done_on"].isoformat(),
+                ]
+            row["status"], row["done_on"] = values["status"].value, values["done_on"]
+            row["updated_at"] = _at(row["done_on"] or min(pilot["start"], self.today))
+            row["updated_by_id"] = library["user_id"] if row["done_on"] else None
+            self.record(
+                library["user_id"], action, "Milestone", row["id"], row["title"], library["id"],
+                changes, _at(row["done_on"] or self.today),
             )  # fmt: skip
 
     # pairings and check-ins

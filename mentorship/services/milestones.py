@@ -30,11 +30,12 @@ from ..models import (
     Participation,
     ParticipationRole,
     Partnership,
+    StepFact,
     StepScope,
     TemplateStep,
     User,
 )
-from . import audit
+from . import audit, milestone_facts
 from .errors import Conflict, ValidationError
 from .months import add_months, months_between
 from .risk import RiskLevel, RiskSettings, assess_pilots
@@ -74,7 +75,18 @@ DEFAULT_PLAN = (
 # it is due: a month, the plan's unit, so the "due soon" reminder goes out first.
 GRACE_DAYS = 30
 
-STEP_FIELDS = ("title", "description", "month_offset", "scope", "toolkit_page")
+# The fact that completes a step of the default plan: (fact, stage position, agreement kind).
+# Stage 2 is "Meeting held", stage 6 "Cards issued" (migration 0003).
+DEFAULT_FACTS = {
+    "first_meeting": (StepFact.STAGE_REACHED, 2, None),
+    "commitment_letter": (StepFact.LETTER_SIGNED, None, None),
+    "data_agreement": (StepFact.AGREEMENT_IN_EFFECT, None, None),
+    "first_launch": (StepFact.STAGE_REACHED, 6, None),
+    "outcomes": (StepFact.FIRST_OUTCOME_REPORT, None, None),
+}
+FACT_FIELDS = ("completed_by", "completed_by_stage", "completed_by_agreement")
+
+STEP_FIELDS = ("title", "description", "month_offset", "scope", "toolkit_page", *FACT_FIELDS)
 
 
 # The plan -------------------------------------------------------------------------
@@ -100,6 +112,7 @@ def current_template() -> MilestoneTemplate:
                     month_offset=month,
                     scope=scope,
                     toolkit_page=page,
+                    **dict(zip(FACT_FIELDS, DEFAULT_FACTS.get(key, (None,) * 3), strict=True)),
                 )
             )
         db.session.add(template)
@@ -124,6 +137,10 @@ def draft_template(actor: User | None) -> MilestoneTemplate:
     return draft
 
 
+def _fact_of(step: TemplateStep) -> dict[str, Any]:
+    return {name: getattr(step, name) for name in FACT_FIELDS}
+
+
 def _step_values(step: TemplateStep | Milestone) -> dict[str, Any]:
     return {name: getattr(step, name) for name in STEP_FIELDS if hasattr(step, name)}
 
@@ -133,8 +150,24 @@ def _require_draft(step: TemplateStep) -> None:
         raise ValidationError("Only the draft of the next version can be changed.")
 
 
+def _check_fact(values: dict[str, Any]) -> dict[str, Any]:
+    """A step's fact with only the parameter it needs (the stage, or a kind of agreement)."""
+    if "completed_by" not in values:
+        return values
+    fact = values["completed_by"]
+    values = dict(values)
+    if fact != StepFact.STAGE_REACHED:
+        values["completed_by_stage"] = None
+    elif values.get("completed_by_stage") not in milestone_facts.stage_names():
+        raise ValidationError("Choose the stage that completes this step.", "completed_by_stage")
+    if fact != StepFact.AGREEMENT_IN_EFFECT:
+        values["completed_by_agreement"] = None
+    return values
+
+
 def update_step(step: TemplateStep, values: dict[str, Any], actor: User | None) -> None:
     _require_draft(step)
+    values = _check_fact(values)
     changes = audit.apply_changes(step, values)
     if changes:
         audit.record(
@@ -145,6 +178,7 @@ def update_step(step: TemplateStep, values: dict[str, Any], actor: User | None) 
 def add_step(draft: MilestoneTemplate, values: dict[str, Any], actor: User | None) -> TemplateStep:
     if not draft.is_draft:
         raise ValidationError("Only the draft of the next version can be changed.")
+    values = _check_fact(values)
     base = re.sub(r"[^a-z0-9]+", "_", values["title"].lower()).strip("_")[:30] or "step"
     taken = {step.key for step in draft.steps}
     key = next(k for k in (base, *(f"{base}_{n}" for n in range(2, 999))) if k not in taken)
@@ -245,6 +279,7 @@ def publish(
         for milestone, values in updates.changed:
             audit.record(actor, "plan change", milestone, audit.apply_changes(milestone, values))
         db.session.add_all(Milestone(**values) for values in updates.added)
+        milestone_facts.sync_facts({p.library_id for p in pilots}, today, actor)
     db.session.flush()
     return change
 
@@ -291,6 +326,7 @@ def _running_pilots_updates(
                 "due_on": _moved_due_on(
                     step, participation, milestone.partnership, milestone.due_on, today, grace_days
                 ),
+                **_fact_of(step),
             }
         elif milestone.step_key in removed:
             values = {
@@ -528,6 +564,7 @@ def _new_milestones(
                     "description": step.description,
                     "toolkit_page": step.toolkit_page,
                     "due_on": _due_on(step, participation, partnership, given_on, grace_days),
+                    **_fact_of(step),
                 }
             )
     return made
@@ -559,23 +596,30 @@ def _create(
     return made
 
 
-def start_timeline(participation: Participation) -> list[Milestone]:
-    """A pilot gets its milestones from the current plan (once; safe to call again)."""
+def start_timeline(participation: Participation, today: date | None = None) -> list[Milestone]:
+    """A pilot gets its milestones from the current plan (once; safe to call again);
+    those whose fact is already recorded are done from the start."""
     if participation.role != ParticipationRole.PILOT:
         return []
     if participation.template_id is None:
         participation.template_id = current_template().id
     template = db.session.get(MilestoneTemplate, participation.template_id)
-    return _create(participation, template.steps, _partnerships_of([participation.library_id]))
+    made = _create(participation, template.steps, _partnerships_of([participation.library_id]))
+    milestone_facts.sync_facts([participation.library_id], today or date.today(), None)
+    return made
 
 
 def add_partnership_milestones(
-    partnership: Partnership, today: date | None, grace_days: int = GRACE_DAYS
+    partnership: Partnership,
+    today: date | None,
+    grace_days: int = GRACE_DAYS,
+    actor: User | None = None,
 ) -> list[Milestone]:
     """A new district partnership gets the per-partnership steps of each running pilot:
     spaced from its first contact, none after the pilot's outer bound, and (added on
     `today`) none due before `grace_days` from today, so a first contact in the past
-    makes no step late on the day the district is added."""
+    makes no step late on the day the district is added. The library's steps that wait
+    on every district (the letter, say) follow it."""
     made = []
     for participation in db.session.scalars(
         sa.select(Participation).where(
@@ -588,6 +632,7 @@ def add_partnership_milestones(
         template = db.session.get(MilestoneTemplate, participation.template_id)
         steps = [s for s in template.steps if s.scope == StepScope.PARTNERSHIP]
         made += _create(participation, steps, [partnership], given_on=today, grace_days=grace_days)
+    milestone_facts.sync_facts([partnership.library_id], today or date.today(), actor)
     return made
 
 
@@ -644,7 +689,9 @@ def update_milestone(
         )
     values = {name: values[name] for name in EDITABLE if name in values}
     status = values.get("status", milestone.status)
-    if status == MilestoneStatus.DONE:
+    if milestone.completed_by:
+        _keep_fact_status(milestone, values, status)
+    elif status == MilestoneStatus.DONE:
         values["done_on"] = values.get("done_on") or today
         if values["done_on"] > today:
             raise ValidationError("The day it was done cannot be in the future.", "done_on")
@@ -670,7 +717,26 @@ def update_milestone(
                 "Reload it and save again."
             ) from error
         audit.record(actor, "update", milestone, changes)
+        if milestone.completed_by and "status" in changes:  # applies again: follow the fact
+            milestone_facts.sync_facts([milestone.library_id], today, actor)
     return changes
+
+
+def _keep_fact_status(milestone: Milestone, values: dict[str, Any], status) -> None:
+    """A step completed by a fact is done and reopened by the fact alone; by hand it may
+    only be put aside (not applicable) or marked in progress."""
+    if status == MilestoneStatus.DONE and milestone.status != MilestoneStatus.DONE:
+        raise ValidationError(
+            f"This step is done by itself when {milestone_facts.describe(milestone, milestone_facts.stage_names())}: "
+            "record that where it belongs (the link above) and it will be done with that date.",
+            "status",
+        )
+    if milestone.status == MilestoneStatus.DONE and status not in CLOSED_STATUSES:
+        raise ValidationError(
+            "This step was done by its fact; it opens again by itself if the fact is undone.",
+            "status",
+        )
+    values["done_on"] = milestone.done_on if status == MilestoneStatus.DONE else None
 
 
 def add_comment(milestone: Milestone, body: str, actor: User) -> MilestoneComment:

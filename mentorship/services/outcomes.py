@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from ..extensions import db
 from ..models import OutcomeReport, Partnership, User
-from . import records
+from . import milestone_facts, records
 from .errors import Conflict, ValidationError
 
 # What an outcome report counts (no explanation, no author): what may be shown or shared.
@@ -96,16 +96,20 @@ def add_report(
     partnership: Partnership, values: dict[str, Any], today: date, actor: User | None
 ) -> OutcomeReport:
     check_report(partnership, values, today)
-    return records.create(
+    report = records.create(
         OutcomeReport,
         {**values, "partnership_id": partnership.id, "created_by_id": actor.id if actor else None},
         actor,
     )
+    milestone_facts.sync_facts([partnership.library_id], today, actor)
+    return report
 
 
 def update_report(report: OutcomeReport, values: dict[str, Any], today: date, actor: User | None):
     check_report(report.partnership, values, today, report.id)
-    return records.update(report, values, actor)
+    changes = records.update(report, values, actor)
+    milestone_facts.sync_facts([report.library_id], today, actor)  # its period may move
+    return changes
 
 
 @dataclass(frozen=True)

@@ -26,9 +26,10 @@ from ..models import (
     PartnershipStage,
     PartnershipStageDate,
     SchoolDistrict,
+    SignerRole,
     User,
 )
-from . import audit, milestones, records
+from . import audit, milestone_facts, milestones, records
 from .errors import Conflict, ValidationError
 
 EXPIRY_WINDOW_DAYS = 90
@@ -81,7 +82,8 @@ def create_partnership(
     """A new partnership starts at the first stage, reached on `contacted_on`.
 
     `today`: the day it is recorded; its pilot's new steps are then not due before
-    `grace_days` after it. None records history as it happened (the demo data)."""
+    `grace_days` after it. None records history as it happened (the demo data). The
+    commitment letter now waits for its superintendent too."""
     district = db.session.get(SchoolDistrict, values.get("district_id") or 0)
     if district is None or not district.active:
         raise ValidationError("Choose a school district from the list.", "district_id")
@@ -93,7 +95,7 @@ def create_partnership(
         PartnershipStageDate(partnership=partnership, stage_id=first.id, reached_on=contacted_on)
     )
     db.session.flush()
-    milestones.add_partnership_milestones(partnership, today, grace_days)
+    milestones.add_partnership_milestones(partnership, today, grace_days, actor)
     return partnership
 
 
@@ -113,6 +115,14 @@ def capped_note(partnership: Partnership) -> str:
 
 def update_partnership(partnership: Partnership, values: dict[str, Any], actor: User | None):
     return records.update(partnership, values, actor)
+
+
+def set_partnership_active(
+    partnership: Partnership, active: bool, today: date, actor: User | None
+) -> None:
+    """A district no longer active no longer holds up the letter or the library's steps."""
+    records.set_active(partnership, active, actor)
+    milestone_facts.sync_facts([partnership.library_id], today, actor)
 
 
 def move_to_stage(
@@ -150,16 +160,25 @@ def move_to_stage(
         partnership,
         {"stage": [old_stage.name, stage.name], "reached_on": [None, reached_on]},
     )
+    milestone_facts.sync_facts([partnership.library_id], today, actor)
 
 
-def add_agreement(partnership: Partnership, values: dict[str, Any], actor: User | None):
+def add_agreement(
+    partnership: Partnership, values: dict[str, Any], actor: User | None, today: date | None = None
+):
     _check_agreement_dates(values)
-    return records.create(Agreement, {**values, "partnership_id": partnership.id}, actor)
+    agreement = records.create(Agreement, {**values, "partnership_id": partnership.id}, actor)
+    milestone_facts.sync_facts([partnership.library_id], today or date.today(), actor)
+    return agreement
 
 
-def update_agreement(agreement: Agreement, values: dict[str, Any], actor: User | None):
+def update_agreement(
+    agreement: Agreement, values: dict[str, Any], actor: User | None, today: date | None = None
+):
     _check_agreement_dates(values)
-    return records.update(agreement, values, actor)
+    changes = records.update(agreement, values, actor)
+    milestone_facts.sync_facts([agreement.library_id], today or date.today(), actor)
+    return changes
 
 
 def _check_agreement_dates(values: dict[str, Any]) -> None:
@@ -235,7 +254,12 @@ def letter_of(participation: Participation) -> CommitmentLetter | None:
     return db.session.scalar(
         sa.select(CommitmentLetter)
         .where(CommitmentLetter.participation_id == participation.id)
-        .options(selectinload(CommitmentLetter.signers))
+        .options(
+            selectinload(CommitmentLetter.signers)
+            .joinedload(LetterSigner.partnership)
+            .joinedload(Partnership.district),
+            selectinload(CommitmentLetter.partner_districts).joinedload(Partnership.district),
+        )
     )
 
 
@@ -258,34 +282,68 @@ def set_letter_document(letter: CommitmentLetter, document_url: str, actor: User
 
 
 def add_signer(letter: CommitmentLetter, values: dict[str, Any], today: date, actor: User | None):
-    _check_signed_on(values, today)
+    values = _check_signer(letter, values, today)
     was_signed = letter.is_signed
     signer = LetterSigner(**values)
     letter.signers.append(signer)
-    audit.record(actor, "add signer", letter, {"signer": [None, f"{signer.role}: {signer.name}"]})
+    db.session.flush()
+    audit.record(
+        actor, "add signer", letter, {"signer": [None, f"{signer.signs_as}: {signer.name}"]}
+    )
     _note_if_complete(letter, was_signed, actor)
+    milestone_facts.sync_facts([letter.library_id], today, actor)
     return signer
 
 
 def update_signer(signer: LetterSigner, values: dict[str, Any], today: date, actor: User | None):
-    _check_signed_on(values, today)
     letter = signer.letter
+    values = _check_signer(letter, values, today, signer)
     was_signed = letter.is_signed
     changes = audit.apply_changes(signer, values)
     if changes:
         audit.record(actor, "update signer", letter, changes)
     _note_if_complete(letter, was_signed, actor)
+    milestone_facts.sync_facts([letter.library_id], today, actor)
 
 
-def remove_signer(signer: LetterSigner, actor: User | None) -> None:
+def remove_signer(signer: LetterSigner, actor: User | None, today: date | None = None) -> None:
     letter = signer.letter
     letter.signers.remove(signer)
     audit.record(actor, "remove signer", letter, {"signer": [signer.name, None]})
+    milestone_facts.sync_facts([letter.library_id], today or date.today(), actor)
 
 
-def _check_signed_on(values: dict[str, Any], today: date) -> None:
+def signer_districts(participation: Participation) -> list[tuple[int, str]]:
+    """The districts a superintendent can sign for: the library's active partnerships."""
+    return [(p.id, p.district.name) for p in partnerships_of(participation.library_id)]
+
+
+def _check_signer(
+    letter: CommitmentLetter,
+    values: dict[str, Any],
+    today: date,
+    signer: LetterSigner | None = None,
+) -> dict:
+    """A superintendent signs for one of the library's active partner districts; the other
+    leaders sign for the library as a whole."""
     if values.get("signed_on") and values["signed_on"] > today:
         raise ValidationError("The date signed cannot be in the future.", "signed_on")
+    role = values.get("role", signer and signer.role)
+    if role != SignerRole.SUPERINTENDENT:
+        return {**values, "partnership_id": None}
+    partnership_id = values.get("partnership_id", signer and signer.partnership_id)
+    if signer is not None and partnership_id and partnership_id == signer.partnership_id:
+        return values  # kept as it was, even if that district is no longer active
+    districts = dict(signer_districts(letter.participation))
+    if partnership_id not in districts:
+        raise ValidationError(
+            "Choose the partner district this superintendent signs for."
+            if districts
+            else "Add the school district as a partner first: a superintendent signs for "
+            "one of your partner districts.",
+            "partnership_id",
+        )
+    return values
 
 
 def _note_if_complete(letter: CommitmentLetter, was_signed: bool, actor: User | None) -> None:

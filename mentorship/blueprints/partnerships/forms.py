@@ -137,8 +137,12 @@ class AgreementForm(RecordForm):
     notes = TextAreaField("Notes", validators=[Length(max=5000)])
 
 
+def _district_id(value):
+    return int(value) if value not in ("", None) else None
+
+
 class SignerForm(RecordForm):
-    fields_to_store = ("role", "name", "title", "signed_on")
+    fields_to_store = ("role", "partnership_id", "name", "title", "signed_on")
 
     role = SelectField(
         "Signs as",
@@ -146,6 +150,13 @@ class SignerForm(RecordForm):
         coerce=SignerRole,
         description="The chief elected official is the mayor or county executive. "
         "Add one superintendent per partner district.",
+    )
+    # Choices: the library's active partner districts (set by the view).
+    partnership_id = SelectField(
+        "Superintendent of (partner district)",
+        coerce=_district_id,
+        validate_choice=False,  # the service checks it is one of the library's districts
+        description="Only for a superintendent: the partner district they sign for.",
     )
     name = StringField(
         "Name", validators=[DataRequired(message="Enter the signer's name."), Length(max=120)]

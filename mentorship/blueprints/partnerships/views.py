@@ -225,6 +225,9 @@ def set_active(partnership_id: int):
         partnership,
         f"The partnership with {partnership.district.name}",
         _partnership_url(partnership),
+        lambda active: service.set_partnership_active(
+            partnership, active, local_today(), current_user
+        ),
     )
 
 
@@ -238,7 +241,7 @@ def new_agreement(partnership_id: int):
     form = AgreementForm()
     return save_from_form(
         form,
-        lambda: service.add_agreement(partnership, form.values(), current_user),
+        lambda: service.add_agreement(partnership, form.values(), current_user, local_today()),
         lambda added: f"The {added.kind.value} was added.",
         _partnership_url(partnership),
     ) or render_template(
@@ -253,7 +256,7 @@ def edit_agreement(agreement_id: int):
     form = AgreementForm(obj=agreement)
     return save_from_form(
         form,
-        lambda: service.update_agreement(agreement, form.values(), current_user),
+        lambda: service.update_agreement(agreement, form.values(), current_user, local_today()),
         f"The {agreement.kind.value} was saved.",
         _partnership_url(agreement.partnership),
     ) or render_template(
@@ -304,7 +307,15 @@ def letter(participation_id: int):
     participation = _letter_participation(participation_id)
     letter = service.letter_of(participation)
     document_form = LetterDocumentForm(obj=letter)
-    return _letter_page(participation, letter, SignerForm(), document_form)
+    return _letter_page(participation, letter, _signer_form(participation), document_form)
+
+
+def _signer_form(participation: Participation, signer: LetterSigner | None = None) -> SignerForm:
+    form = SignerForm(obj=signer)
+    form.partnership_id.choices = [("", "Not a superintendent")] + service.signer_districts(
+        participation
+    )
+    return form
 
 
 def _letter_page(participation, letter, signer_form, document_form, status=200):
@@ -335,7 +346,7 @@ def _editable_letter(participation_id: int) -> tuple[Participation, CommitmentLe
 @require(EDIT, CommitmentLetter)
 def add_signer(participation_id: int):
     participation, _ = _editable_letter(participation_id)
-    form = SignerForm()
+    form = _signer_form(participation)
     saved = save_from_form(
         form,
         lambda: service.add_signer(
@@ -362,14 +373,16 @@ def letter_document(participation_id: int):
         ),
         "The link to the letter was saved.",
         _letter_url(participation.id),
-    ) or _letter_page(participation, service.letter_of(participation), SignerForm(), form, 400)
+    ) or _letter_page(
+        participation, service.letter_of(participation), _signer_form(participation), form, 400
+    )
 
 
 @bp.route("/letter-signers/<int:signer_id>/edit", methods=["GET", "POST"])
 @require(EDIT, LetterSigner)
 def edit_signer(signer_id: int):
     signer = get_or_404(LetterSigner, signer_id, EDIT)
-    form = SignerForm(obj=signer)
+    form = _signer_form(signer.letter.participation, signer)
     return save_from_form(
         form,
         lambda: service.update_signer(signer, form.values(), local_today(), current_user),
@@ -383,7 +396,7 @@ def edit_signer(signer_id: int):
 def remove_signer(signer_id: int):
     signer = get_or_404(LetterSigner, signer_id, EDIT)
     participation_id = signer.letter.participation_id
-    service.remove_signer(signer, current_user)
+    service.remove_signer(signer, current_user, local_today())
     db.session.commit()
     flash(f"{signer.name} was removed from the letter.", "success")
     return redirect(_letter_url(participation_id))

@@ -21,7 +21,7 @@ from wtforms.validators import (
 )
 from wtforms.widgets import HiddenInput
 
-from ...models import MilestoneStatus, StepScope
+from ...models import AgreementKind, MilestoneStatus, StepFact, StepScope
 from ..records import RecordForm
 
 
@@ -53,6 +53,34 @@ class MilestoneForm(VersionedForm):
     )
 
 
+class FactMilestoneForm(MilestoneForm):
+    """A step completed by a recorded fact: its fact marks it done (with the fact's date)
+    and opens it again; by hand it can be put aside, or get a note and evidence."""
+
+    fields_to_store = ("status", "not_applicable_reason", "note", "evidence_url")
+
+    done_on = None
+
+    def __init__(self, *args, milestone=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        done = milestone is not None and milestone.status == MilestoneStatus.DONE
+        shown = (
+            (MilestoneStatus.DONE, MilestoneStatus.NOT_APPLICABLE)
+            if done
+            else (
+                MilestoneStatus.NOT_STARTED,
+                MilestoneStatus.IN_PROGRESS,
+                MilestoneStatus.NOT_APPLICABLE,
+            )
+        )
+        self.status.choices = [(s.value, s.value.capitalize()) for s in shown]
+        self.status.description = (
+            "Done by its fact (see above); it opens again by itself if the fact is undone."
+            if done
+            else "It is marked done by itself when the fact above is recorded."
+        )
+
+
 class DoneForm(VersionedForm):
     fields_to_store = ("done_on",)
 
@@ -67,8 +95,21 @@ class CommentForm(FlaskForm):
     )
 
 
+def _or_none(convert):
+    return lambda value: convert(value) if value not in ("", None) else None
+
+
 class StepForm(RecordForm):
-    fields_to_store = ("title", "description", "month_offset", "scope", "toolkit_page")
+    fields_to_store = (
+        "title",
+        "description",
+        "month_offset",
+        "scope",
+        "toolkit_page",
+        "completed_by",
+        "completed_by_stage",
+        "completed_by_agreement",
+    )
 
     title = StringField(
         "Step", validators=[DataRequired(message="Name the step."), Length(max=200)]
@@ -96,6 +137,34 @@ class StepForm(RecordForm):
             Regexp(r"^[a-z0-9-]*$", message="Use the page's short name, like commitment-letter."),
         ],
         description="The short name of the toolkit page that helps with this step.",
+    )
+    completed_by = SelectField(
+        "Done by itself when",
+        choices=[
+            ("", "Nothing recorded elsewhere: the pilot marks it done"),
+            (StepFact.STAGE_REACHED.value, "A partnership reaches a stage (choose it below)"),
+            (StepFact.LETTER_SIGNED.value, "The commitment letter is signed"),
+            (StepFact.AGREEMENT_IN_EFFECT.value, "An agreement with the district takes effect"),
+            (
+                StepFact.FIRST_OUTCOME_REPORT.value,
+                "A partnership's first outcome figures are reported",
+            ),
+        ],
+        coerce=_or_none(StepFact),
+        description="A step done by a fact is never marked by hand: it is done on the day the "
+        "fact happened and opens again if the fact is undone. Done once per pilot, a "
+        "partnership's fact must hold for every active partnership.",
+    )
+    # Choices: the partnership stages (set by the view).
+    completed_by_stage = SelectField(
+        "Stage reached (if done when a partnership reaches a stage)",
+        coerce=_or_none(int),
+        validate_choice=False,  # the service checks it
+    )
+    completed_by_agreement = SelectField(
+        "Kind of agreement (if done when an agreement takes effect)",
+        choices=[("", "Any kind")] + [(k.value, k.value) for k in AgreementKind],
+        coerce=_or_none(AgreementKind),
     )
 
 

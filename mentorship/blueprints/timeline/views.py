@@ -9,17 +9,19 @@ from ...models import (
     MilestoneTemplate,
     Participation,
     ParticipationRole,
+    StepFact,
     TemplateStep,
 )
 from ...models.library import COOPERATIVE_SYSTEMS
 from ...services import at_risk as at_risk_service
+from ...services import milestone_facts
 from ...services import milestones as service
 from ...services.risk import RiskLevel, RiskSettings
 from ...tables import Column, csv_response, paginate_list
 from ...templating import local_today
 from ..records import commit_or_show, recent_changes
 from . import bp
-from .forms import CommentForm, DoneForm, MilestoneForm, PublishForm, StepForm
+from .forms import CommentForm, DoneForm, FactMilestoneForm, MilestoneForm, PublishForm, StepForm
 
 RISK_COLUMNS = [
     Column(
@@ -62,7 +64,7 @@ def timeline(participation_id: int):
 @require(VIEW, Milestone)
 def milestone(milestone_id: int):
     milestone = get_or_404(Milestone, milestone_id, VIEW)
-    form = MilestoneForm(obj=milestone)
+    form = _milestone_form(milestone)
     status = 200
     if request.method == "POST":
         if not may(current_user, EDIT, milestone):
@@ -87,10 +89,44 @@ def milestone(milestone_id: int):
     return _milestone_page(milestone, form, CommentForm(), status)
 
 
+def _milestone_form(milestone: Milestone) -> MilestoneForm:
+    if milestone.completed_by:
+        return FactMilestoneForm(obj=milestone, milestone=milestone)
+    return MilestoneForm(obj=milestone)
+
+
+def _where_recorded(milestone: Milestone) -> tuple[str, str]:
+    """Where the fact that completes a milestone is recorded: (link text, address)."""
+    if milestone.completed_by == StepFact.LETTER_SIGNED:
+        return "the commitment letter", url_for(
+            "partnerships.letter", participation_id=milestone.participation_id
+        )
+    places = {
+        StepFact.STAGE_REACHED: ("the stage of {}", "stages"),
+        StepFact.AGREEMENT_IN_EFFECT: ("the agreements with {}", "agreements"),
+        StepFact.FIRST_OUTCOME_REPORT: ("the outcome figures of {}", "figures"),
+    }
+    what, anchor = places[milestone.completed_by]
+    if milestone.partnership_id:
+        return what.format(milestone.partnership.district.name), url_for(
+            "partnerships.show", partnership_id=milestone.partnership_id
+        ) + f"#{anchor}"
+    return what.format("each partner district"), url_for(
+        "partnerships.library_partners", library_id=milestone.library_id
+    )
+
+
 def _milestone_page(milestone, form, comment_form, status=200):
+    fact = None
+    if milestone.completed_by:
+        fact = (
+            milestone_facts.describe(milestone, milestone_facts.stage_names()),
+            *_where_recorded(milestone),
+        )
     return (
         render_template(
             "timeline/milestone.html",
+            fact=fact,
             milestone=milestone,
             form=form,
             comment_form=comment_form,
@@ -141,7 +177,7 @@ def comment(milestone_id: int):
     ):
         flash("Your comment was added.", "success")
         return redirect(url_for("timeline.milestone", milestone_id=milestone.id) + "#comments")
-    return _milestone_page(milestone, MilestoneForm(obj=milestone), form, 400)
+    return _milestone_page(milestone, _milestone_form(milestone), form, 400)
 
 
 # Staff: pilots at risk ------------------------------------------------------------
@@ -191,18 +227,28 @@ def plan():
         db.select(MilestoneTemplate).where(MilestoneTemplate.published_at.is_(None))
     )
     db.session.commit()  # the default plan, stored the first time it is shown
+    names = milestone_facts.stage_names()
     return render_template(
         "timeline/plan.html",
         current=current,
         draft=draft,
         change=service.plan_change(draft) if draft else None,
+        fact_of=lambda step: milestone_facts.describe(step, names),
     )
+
+
+def _step_form(step: TemplateStep | None = None) -> StepForm:
+    form = StepForm(obj=step)
+    form.completed_by_stage.choices = [("", "—")] + [
+        (position, name) for position, name in sorted(milestone_facts.stage_names().items())
+    ]
+    return form
 
 
 @bp.route("/plan/draft/steps/new", methods=["GET", "POST"])
 @require(EDIT, MilestoneTemplate)
 def new_step():
-    form = StepForm()
+    form = _step_form()
     if form.validate_on_submit():
         added = commit_or_show(
             form,
@@ -225,7 +271,7 @@ def edit_step(step_id: int):
         db.session.commit()
         step = next(s for s in draft.steps if s.key == step.key)
         return redirect(url_for("timeline.edit_step", step_id=step.id))
-    form = StepForm(obj=step)
+    form = _step_form(step)
     if form.validate_on_submit() and commit_or_show(
         form, lambda: service.update_step(step, form.values(), current_user) or True
     ):
