@@ -30,12 +30,13 @@ from ..models import (
     Participation,
     ParticipationRole,
     Partnership,
+    PartnershipStageDate,
     StepFact,
     StepScope,
     TemplateStep,
     User,
 )
-from . import audit, milestone_facts
+from . import audit, milestone_facts, rollup
 from .errors import Conflict, ValidationError
 from .months import add_months, months_between
 from .risk import RiskLevel, RiskSettings, assess_pilots
@@ -305,16 +306,18 @@ def _running_pilots_updates(
     if not change.any or not pilots:
         return updates
     by_id = {p.id: p for p in pilots}
-    milestones = db.session.scalars(
-        sa.select(Milestone)
-        .where(Milestone.participation_id.in_(list(by_id)))
-        .options(selectinload(Milestone.partnership).selectinload(Partnership.stage_dates))
-    ).all()
     changed = {step.key: step for step, _ in change.changed}
     removed = {step.key for step in change.removed}
-    for milestone in milestones:
-        if not milestone.is_open:
-            continue
+    touched = db.session.scalars(
+        sa.select(Milestone)
+        .where(
+            Milestone.participation_id.in_(list(by_id)),
+            Milestone.step_key.in_([*changed, *removed]),
+            Milestone.status.not_in(CLOSED_STATUSES),
+        )
+        .options(selectinload(Milestone.partnership).selectinload(Partnership.stage_dates))
+    ).all()
+    for milestone in touched:
         participation = by_id[milestone.participation_id]
         if milestone.step_key in changed:
             step = changed[milestone.step_key]
@@ -324,7 +327,12 @@ def _running_pilots_updates(
                 "toolkit_page": step.toolkit_page,
                 "position": step.position,
                 "due_on": _moved_due_on(
-                    step, participation, milestone.partnership, milestone.due_on, today, grace_days
+                    step,
+                    participation,
+                    _first_contact(milestone.partnership),
+                    milestone.due_on,
+                    today,
+                    grace_days,
                 ),
                 **_fact_of(step),
             }
@@ -337,17 +345,22 @@ def _running_pilots_updates(
             continue
         updates.changed.append((milestone, values))
     if change.added:
-        partnerships = defaultdict(list)
-        for partnership in _partnerships_of([p.library_id for p in pilots]):
-            partnerships[partnership.library_id].append(partnership)
+        districts = _districts_of([p.library_id for p in pilots])
         existing = defaultdict(set)
-        for milestone in milestones:
-            existing[milestone.participation_id].add((milestone.step_key, milestone.partnership_id))
+        for participation_id, key, partnership_id in db.session.execute(
+            sa.select(
+                Milestone.participation_id, Milestone.step_key, Milestone.partnership_id
+            ).where(
+                Milestone.participation_id.in_(list(by_id)),
+                Milestone.step_key.in_([step.key for step in change.added]),
+            )
+        ):
+            existing[participation_id].add((key, partnership_id))
         for participation in pilots:
             updates.added += _new_milestones(
                 participation,
                 change.added,
-                partnerships[participation.library_id],
+                districts.get(participation.library_id, []),
                 existing[participation.id],
                 given_on=today,
                 grace_days=grace_days,
@@ -412,36 +425,45 @@ def status_shifts(
 ) -> list[StatusShift]:
     """What publishing the draft to running pilots would do to their statuses, worked out
     by the at-risk list's own rules: the change is made in a savepoint, the pilots are
-    assessed, and the savepoint is rolled back. Worse changes first."""
+    assessed, and the savepoint is rolled back. Worse changes first.
+
+    Every pilot's level comes from the rollup's grouped statement (as the at-risk list
+    ranks them); the reasons in words only for the pilots whose level changes."""
     pilots = running_pilots() if change.any else []
     if not pilots:
         return []
-    ids = [p.id for p in pilots]
-    before = {
-        risk.participation.id: (risk.level, risk.reasons)
-        for risk in assess_pilots(today, settings, participation_ids=ids)
-    }
+    running = {p.id for p in pilots}
+
+    def levels() -> dict[int, RiskLevel]:
+        return {
+            status.participation_id: status.level
+            for status in rollup.pilot_statuses(rollup.RollupFilter(), today, settings)
+            if status.participation_id in running
+        }
+
+    def reasons(ids: list[int]) -> dict[int, tuple[str, list[str]]]:
+        return {
+            risk.participation.id: (risk.participation.library.name, risk.reasons)
+            for risk in assess_pilots(today, settings, participation_ids=ids)
+        }
+
+    before = levels()
     updates = _running_pilots_updates(pilots, draft, change, today, grace_days)
     savepoint = db.session.begin_nested()
     try:
         _write_for_preview(updates)
-        after = [
-            (risk.participation.library.name, risk.participation.id, risk.level, risk.reasons)
-            for risk in assess_pilots(today, settings, participation_ids=ids)
-        ]
+        after = levels()
+        moved = sorted(i for i, level in after.items() if level != before.get(i, level))
+        reasons_after = reasons(moved) if moved else {}
     finally:
         savepoint.rollback()
+    reasons_before = reasons(moved) if moved else {}
     groups: dict[tuple[RiskLevel, RiskLevel], list[PilotShift]] = defaultdict(list)
-    for name, pilot_id, level, reasons in after:
-        was, was_reasons = before.get(pilot_id, (level, reasons))
-        if level != was:
-            groups[(was, level)].append(
-                PilotShift(
-                    name,
-                    [r for r in reasons if r not in was_reasons],
-                    [r for r in was_reasons if r not in reasons],
-                )
-            )
+    for pilot_id, (name, now) in sorted(reasons_after.items(), key=lambda item: item[1][0]):
+        was = reasons_before.get(pilot_id, (name, []))[1]
+        groups[(before[pilot_id], after[pilot_id])].append(
+            PilotShift(name, [r for r in now if r not in was], [r for r in was if r not in now])
+        )
     return sorted(
         (StatusShift(was, now, named) for (was, now), named in groups.items()),
         key=lambda shift: (shift.before - shift.after, -shift.after, shift.before),
@@ -457,13 +479,12 @@ def limit_of(participation: Participation) -> date:
 
 
 def _planned_due_on(
-    step: TemplateStep, participation: Participation, partnership: Partnership | None
+    step: TemplateStep, participation: Participation, first_contact: date | None
 ) -> date:
     """Months after the pilot's start; a district added later gets the same spacing from
     its own first contact (the partnership steps start in month 2 of the plan)."""
     due = add_months(participation.start_date, step.month_offset)
-    if partnership is not None and partnership.stage_dates:
-        first_contact = min(d.reached_on for d in partnership.stage_dates)
+    if first_contact is not None:
         due = max(due, add_months(first_contact, max(step.month_offset - 2, 0)))
     return due
 
@@ -471,7 +492,7 @@ def _planned_due_on(
 def _due_on(
     step: TemplateStep,
     participation: Participation,
-    partnership: Partnership | None,
+    first_contact: date | None,
     given_on: date | None = None,
     grace_days: int = GRACE_DAYS,
 ) -> date:
@@ -479,7 +500,7 @@ def _due_on(
     already running (`given_on`: a plan change, a district added later) is due no sooner
     than `grace_days` after it is given (unless that passes the bound), and never before
     the day it is given, even for a pilot past its bound."""
-    due = _planned_due_on(step, participation, partnership)
+    due = _planned_due_on(step, participation, first_contact)
     if given_on is not None:
         due = max(due, given_on + timedelta(days=grace_days))
     due = min(due, limit_of(participation))
@@ -489,7 +510,7 @@ def _due_on(
 def _moved_due_on(
     step: TemplateStep,
     participation: Participation,
-    partnership: Partnership | None,
+    first_contact: date | None,
     old_due: date,
     today: date,
     grace_days: int,
@@ -498,8 +519,14 @@ def _moved_due_on(
     than the grace period: it is then due on its old date or after the grace period,
     whichever comes first. So a change never makes a step late, and a step that was
     already late stays as late as it was (a change does not excuse it either)."""
-    due = _due_on(step, participation, partnership)
+    due = _due_on(step, participation, first_contact)
     return max(due, min(old_due, today + timedelta(days=grace_days)))
+
+
+def _first_contact(partnership: Partnership | None) -> date | None:
+    if partnership is None or not partnership.stage_dates:
+        return None
+    return min(d.reached_on for d in partnership.stage_dates)
 
 
 def capped_steps(partnership: Partnership) -> list[Milestone]:
@@ -523,24 +550,36 @@ def capped_steps(partnership: Partnership) -> list[Milestone]:
         milestone
         for milestone, step in rows
         if milestone.due_on == limit_of(milestone.participation)
-        and _planned_due_on(step, milestone.participation, partnership)
+        and _planned_due_on(step, milestone.participation, _first_contact(partnership))
         > limit_of(milestone.participation)
     ]
 
 
-def _partnerships_of(library_ids: list[int]) -> list[Partnership]:
-    return db.session.scalars(
-        sa.select(Partnership)
+# A library's active partnerships, in roll-out order: (partnership id, first contact).
+District = tuple[int, date | None]
+
+
+def _districts_of(library_ids: list[int]) -> dict[int, list[District]]:
+    """{library id: its active partnerships with their first contact}, one statement."""
+    rows = db.session.execute(
+        sa.select(
+            Partnership.library_id, Partnership.id, sa.func.min(PartnershipStageDate.reached_on)
+        )
+        .outerjoin(PartnershipStageDate, PartnershipStageDate.partnership_id == Partnership.id)
         .where(Partnership.library_id.in_(library_ids), Partnership.active.is_(True))
-        .options(selectinload(Partnership.stage_dates))
+        .group_by(Partnership.library_id, Partnership.id, Partnership.rollout_order)
         .order_by(Partnership.rollout_order, Partnership.id)
-    ).all()
+    )
+    districts: dict[int, list[District]] = defaultdict(list)
+    for library_id, partnership_id, first_contact in rows:
+        districts[library_id].append((partnership_id, first_contact))
+    return districts
 
 
 def _new_milestones(
     participation: Participation,
     steps: list[TemplateStep],
-    partnerships: list[Partnership],
+    districts: list[District],
     existing: set[tuple[str, int | None]],
     given_on: date | None = None,
     grace_days: int = GRACE_DAYS,
@@ -549,9 +588,8 @@ def _new_milestones(
     the (step key, partnership id) pairs it has)."""
     made = []
     for step in steps:
-        targets = partnerships if step.scope == StepScope.PARTNERSHIP else [None]
-        for partnership in targets:
-            partnership_id = partnership.id if partnership else None
+        targets = districts if step.scope == StepScope.PARTNERSHIP else [(None, None)]
+        for partnership_id, first_contact in targets:
             if (step.key, partnership_id) in existing:
                 continue
             made.append(
@@ -563,7 +601,7 @@ def _new_milestones(
                     "title": step.title,
                     "description": step.description,
                     "toolkit_page": step.toolkit_page,
-                    "due_on": _due_on(step, participation, partnership, given_on, grace_days),
+                    "due_on": _due_on(step, participation, first_contact, given_on, grace_days),
                     **_fact_of(step),
                 }
             )
@@ -573,7 +611,7 @@ def _new_milestones(
 def _create(
     participation: Participation,
     steps: list[TemplateStep],
-    partnerships: list[Partnership],
+    districts: list[District],
     given_on: date | None = None,
     grace_days: int = GRACE_DAYS,
 ) -> list[Milestone]:
@@ -588,7 +626,7 @@ def _create(
     made = [
         Milestone(**values)
         for values in _new_milestones(
-            participation, steps, partnerships, existing, given_on, grace_days
+            participation, steps, districts, existing, given_on, grace_days
         )
     ]
     db.session.add_all(made)
@@ -604,7 +642,8 @@ def start_timeline(participation: Participation, today: date | None = None) -> l
     if participation.template_id is None:
         participation.template_id = current_template().id
     template = db.session.get(MilestoneTemplate, participation.template_id)
-    made = _create(participation, template.steps, _partnerships_of([participation.library_id]))
+    districts = _districts_of([participation.library_id])
+    made = _create(participation, template.steps, districts.get(participation.library_id, []))
     milestone_facts.sync_facts([participation.library_id], today or date.today(), None)
     return made
 
@@ -631,7 +670,8 @@ def add_partnership_milestones(
     ):
         template = db.session.get(MilestoneTemplate, participation.template_id)
         steps = [s for s in template.steps if s.scope == StepScope.PARTNERSHIP]
-        made += _create(participation, steps, [partnership], given_on=today, grace_days=grace_days)
+        district = (partnership.id, _first_contact(partnership))
+        made += _create(participation, steps, [district], given_on=today, grace_days=grace_days)
     milestone_facts.sync_facts([partnership.library_id], today or date.today(), actor)
     return made
 
