@@ -16,6 +16,7 @@ from mentorship.models import (
     Library,
     Milestone,
     MilestoneStatus,
+    Participation,
     PartnershipStage,
     StepFact,
 )
@@ -607,3 +608,29 @@ def _rows_as_they_stood_before(connection) -> None:
             "letter_signers", letter_id=letter_id, role=role, name=name, title=title,
             signed_on=day,
         )  # fmt: skip
+
+
+def test_the_letter_page_runs_the_same_statements_whatever_its_districts_and_signers(client, app):
+    ids = _pilot_with_login(app)
+    client.login("priya@hayward.example", PASSWORD)
+    url = f"/participations/{ids['pilot']}/letter"
+    with app.app_context():
+        pilot = db.session.get(Participation, ids["pilot"])
+        letter = partnerships.letter_for(pilot)
+        _sign(letter, "library director", "A", date(2025, 12, 1))
+        db.session.commit()
+    with count_statements(app) as few:
+        assert client.get(url).status_code == 200
+    with app.app_context():
+        pilot = db.session.get(Participation, ids["pilot"])
+        letter = partnerships.letter_of(pilot)
+        for _ in range(3):
+            partnership = partnerships.create_partnership(
+                pilot.library, {"district_id": make_district().id}, START, None, TODAY
+            )
+            _sign(letter, "superintendent", "S", date(2025, 12, 1), partnership)
+        db.session.commit()
+    with count_statements(app) as many:
+        page = client.get(url).get_data(as_text=True)
+    assert page.count("<td>superintendent of District") == 3  # one per district signed
+    assert len(many) == len(few)
