@@ -400,6 +400,10 @@ def test_the_milestone_page_says_which_fact_completes_it_and_where_to_record_it(
     assert "Done by itself" not in team and '<option value="done"' in team
     timeline = client.get(f"/participations/{ids['pilot']}/timeline").get_data(as_text=True)
     assert len(re.findall(r"Mark done<span", timeline)) == 5  # the steps with no fact
+    assert (
+        "Done by itself when the commitment letter is signed: record it in "
+        f'<a href="/participations/{ids["pilot"]}/letter">the commitment letter</a>'
+    ) in timeline
 
 
 def test_moving_a_stage_on_the_page_completes_the_milestone(client, app):
