@@ -16,6 +16,7 @@ from mentorship.models import (
     Library,
     Milestone,
     MilestoneStatus,
+    Participation,
     PartnershipStage,
     StepFact,
 )
@@ -399,6 +400,10 @@ def test_the_milestone_page_says_which_fact_completes_it_and_where_to_record_it(
     assert "Done by itself" not in team and '<option value="done"' in team
     timeline = client.get(f"/participations/{ids['pilot']}/timeline").get_data(as_text=True)
     assert len(re.findall(r"Mark done<span", timeline)) == 5  # the steps with no fact
+    assert (
+        "Done by itself when the commitment letter is signed: record it in "
+        f'<a href="/participations/{ids["pilot"]}/letter">the commitment letter</a>'
+    ) in timeline
 
 
 def test_moving_a_stage_on_the_page_completes_the_milestone(client, app):
@@ -607,3 +612,29 @@ def _rows_as_they_stood_before(connection) -> None:
             "letter_signers", letter_id=letter_id, role=role, name=name, title=title,
             signed_on=day,
         )  # fmt: skip
+
+
+def test_the_letter_page_runs_the_same_statements_whatever_its_districts_and_signers(client, app):
+    ids = _pilot_with_login(app)
+    client.login("priya@hayward.example", PASSWORD)
+    url = f"/participations/{ids['pilot']}/letter"
+    with app.app_context():
+        pilot = db.session.get(Participation, ids["pilot"])
+        letter = partnerships.letter_for(pilot)
+        _sign(letter, "library director", "A", date(2025, 12, 1))
+        db.session.commit()
+    with count_statements(app) as few:
+        assert client.get(url).status_code == 200
+    with app.app_context():
+        pilot = db.session.get(Participation, ids["pilot"])
+        letter = partnerships.letter_of(pilot)
+        for _ in range(3):
+            partnership = partnerships.create_partnership(
+                pilot.library, {"district_id": make_district().id}, START, None, TODAY
+            )
+            _sign(letter, "superintendent", "S", date(2025, 12, 1), partnership)
+        db.session.commit()
+    with count_statements(app) as many:
+        page = client.get(url).get_data(as_text=True)
+    assert page.count("<td>superintendent of District") == 3  # one per district signed
+    assert len(many) == len(few)

@@ -763,12 +763,13 @@ def update_milestone(
 
 
 def _keep_fact_status(milestone: Milestone, values: dict[str, Any], status) -> None:
-    """A step completed by a fact is done and reopened by the fact alone; by hand it may
-    only be put aside (not applicable) or marked in progress."""
+    """A step completed by a fact is done and reopened by the fact alone; by hand it may be
+    put aside (not applicable), or marked in progress while its fact is not recorded."""
     if status == MilestoneStatus.DONE and milestone.status != MilestoneStatus.DONE:
+        fact = milestone_facts.describe(milestone, milestone_facts.stage_names())
         raise ValidationError(
-            f"This step is done by itself when {milestone_facts.describe(milestone, milestone_facts.stage_names())}: "
-            "record that where it belongs (the link above) and it will be done with that date.",
+            f"This step is done by itself when {fact}: record that where it belongs "
+            "(linked above) and the step is done with its date.",
             "status",
         )
     if milestone.status == MilestoneStatus.DONE and status not in CLOSED_STATUSES:

@@ -315,7 +315,13 @@ def remove_signer(signer: LetterSigner, actor: User | None, today: date | None =
 
 def signer_districts(participation: Participation) -> list[tuple[int, str]]:
     """The districts a superintendent can sign for: the library's active partnerships."""
-    return [(p.id, p.district.name) for p in partnerships_of(participation.library_id)]
+    rows = db.session.execute(
+        sa.select(Partnership.id, SchoolDistrict.name)
+        .join(Partnership.district)
+        .where(Partnership.library_id == participation.library_id, Partnership.active.is_(True))
+        .order_by(Partnership.rollout_order, Partnership.id)
+    )
+    return [(partnership_id, name) for partnership_id, name in rows]
 
 
 def _check_signer(

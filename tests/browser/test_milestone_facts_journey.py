@@ -16,7 +16,7 @@ from playwright.sync_api import expect
 from mentorship.extensions import db
 from mentorship.models import Library
 from mentorship.templating import local_today
-from tests.browser.conftest import ARTIFACTS, assert_accessible, serve_demo, sign_in
+from tests.browser.conftest import assert_accessible, serve_demo, sign_in
 
 pytestmark = pytest.mark.browser
 
@@ -88,5 +88,3 @@ def test_facts_complete_milestones_and_the_letter_knows_its_districts(page, fact
     ).to_be_visible()
     expect(page.get_by_label("Status").locator("option")).to_have_text(["Done", "Not applicable"])
     assert_accessible(axe, page, "facts-milestone")
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / "milestone-done-by-its-fact.png"), full_page=True)

@@ -52,10 +52,13 @@ def timeline(participation_id: int):
     if participation.role != ParticipationRole.PILOT:
         abort(404)
     today = local_today()
+    names = milestone_facts.stage_names()
     return render_template(
         "timeline/timeline.html",
         timeline=service.timeline_of(participation, today, comments=True),
         today=today,
+        fact_of=lambda milestone: milestone_facts.describe(milestone, names),
+        where_recorded=_where_recorded,
         may_edit=may(current_user, EDIT, Milestone(participation=participation)),
     )
 
