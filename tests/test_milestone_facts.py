@@ -4,7 +4,7 @@ a first outcome report. Done with the fact's own date, open again when it is und
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -143,6 +143,8 @@ def test_the_letter_completes_its_step_and_a_new_district_reopens_it(ctx):
     assert _state(step) == (MilestoneStatus.NOT_STARTED, None)
     assert _history(step)[-1] == "reopened: commitment letter not signed"
     assert letter_waiting(pilot) == ["the superintendent of San Lorenzo Unified"]
+    # Reopened by a change made today, it is not late today: due after the grace period.
+    assert step.due_on == TODAY + timedelta(days=30) and step.days_late(TODAY) == 0
     _sign(letter, "superintendent", "Daryl Camp", date(2026, 10, 20), san_lorenzo)
     db.session.commit()
     assert _state(step) == (MilestoneStatus.DONE, date(2026, 10, 20))
