@@ -37,6 +37,7 @@ from ..models import (
 )
 from . import case_studies, checkins, milestones, outcomes, pairing, partnerships, records
 from .auth import hash_password
+from .months import add_months
 
 DEMO_PASSWORD = "demo-password"
 YEAR1_NAME = "Year 1 — Northern California"
@@ -128,10 +129,14 @@ def _pair_year1(cohort: Cohort, pilot_name: str, mentor_name: str) -> None:
     pairing.publish(cohort.id, cohort.start_date, actor=None)
 
 
-# Year 1 pilots are over a year in: each district partnership is at some stage
-# (positions, in the order of the districts); days after the start each stage was reached.
-YEAR1_STAGE_PLAN = (4, 3, 2, 5, 3, 6, 1, 4, 3, 2, 5, 3, 4, 2, 6, 3, 1, 4, 2, 3, 5, 2, 4, 3)
-STAGE_DAYS = (20, 60, 130, 250, 320, 400, 720)
+# A pilot's districts reach each stage a few days before the plan's date for the step
+# that stage stands for (in months, as the default plan has them), `lag` days behind for
+# a pilot that lags; a pilot's next district is first contacted a while after the last.
+STAGE_MONTHS = {2: 2, 3: 4, 4: 8, 5: 10, 6: 12}  # meeting held … cards issued
+FIRST_CONTACT_DAYS, NEXT_DISTRICT_DAYS, AHEAD_DAYS = 20, 75, 4
+# Mentors' own partnerships: days after their start each stage was reached.
+MENTOR_STAGE_DAYS = (20, 60, 130, 250, 320, 400)
+LETTER_STAGE = 3
 DEMO_SIGNER_NAMES = (
     "Maria Gonzalez", "James Okafor", "Aisha Patel", "Robert Nguyen", "Elena Ruiz",
     "David Kim", "Sarah Thompson", "Miguel Hernández", "Linda Park",
@@ -139,13 +144,53 @@ DEMO_SIGNER_NAMES = (
 CARDS_ISSUED = 6  # the stage position from which a partnership reports figures
 MENTOR_HEAD_START_YEARS = 5  # mentors' own programmes began this long before Year 2
 CARD_MODELS = (CardModel.DIGITAL_ONLY, CardModel.FULL, CardModel.STARTER)
+# How far behind each pilot is, in days, in id order (the first Year 1 pilot is the demo
+# pilot: one step late). Year 2 pilots are a few months in; one in three is behind.
+YEAR1_LAG_DAYS = (100, 200, 0, 0, 30, 150, 0, 60, 0, 300, 0)
+YEAR2_LAG_DAYS = (0, 0, 45)
+
+
+def _lags() -> dict[int, int]:
+    """{pilot participation id: how many days it is behind the plan}."""
+    lags = {}
+    for name, cycle in ((YEAR1_NAME, YEAR1_LAG_DAYS), (YEAR2_NAME, YEAR2_LAG_DAYS)):
+        pilots = db.session.scalars(
+            sa.select(Participation.id)
+            .join(Participation.cohort)
+            .where(Cohort.name == name, Participation.role == ParticipationRole.PILOT)
+            .order_by(Participation.id)
+        )
+        lags.update({pilot: cycle[i % len(cycle)] for i, pilot in enumerate(pilots)})
+    return lags
+
+
+def _pilot_stage_dates(start: date, district: int, lag: int, today: date) -> dict[int, date]:
+    """{stage position: day reached} for a pilot's `district`-th district (0 first), as
+    far as today: each stage a few days before the plan's date (spaced from the district's
+    first contact, as the plan spaces a district added later), `lag` days behind."""
+    contact = start + timedelta(days=FIRST_CONTACT_DAYS + NEXT_DISTRICT_DAYS * district)
+    reached = {1: contact}
+    for position, month in STAGE_MONTHS.items():
+        planned = max(add_months(start, month), add_months(contact, month - 2))
+        day = max(planned - timedelta(days=AHEAD_DAYS - lag), reached[position - 1])
+        if day > today:
+            break
+        reached[position] = day
+    return reached
+
+
+def _mentor_stage_dates(start: date) -> dict[int, date]:
+    return {k + 1: start + timedelta(days=days) for k, days in enumerate(MENTOR_STAGE_DAYS)}
 
 
 def _partnerships(today: date) -> None:
     """School-district partnerships with stages, agreements, figures and letters (once)."""
     if db.session.scalar(sa.select(Partnership.id).limit(1)):
         return
-    stages = db.session.scalars(sa.select(PartnershipStage).order_by("position")).all()
+    stages = {
+        stage.position: stage
+        for stage in db.session.scalars(sa.select(PartnershipStage).order_by("position"))
+    }
     # A library's pilot place if it has one (the earliest), else its mentor place.
     place_of: dict[str, Participation] = {}
     for participation in db.session.scalars(
@@ -156,60 +201,60 @@ def _partnerships(today: date) -> None:
     ):
         place_of.setdefault(participation.library.name, participation)
     districts = {(d.name, d.county): d for d in db.session.scalars(sa.select(SchoolDistrict))}
+    lags = _lags()
     rollout: dict[str, int] = {}
-    year1_index = 0
-    for entry in demo_data.SCHOOL_DISTRICTS:
+    for index, entry in enumerate(demo_data.SCHOOL_DISTRICTS):
         participation = place_of.get(entry.get("library"))
         if participation is None:
             continue
         library = participation.library
         rollout[library.name] = rollout.get(library.name, 0) + 1
-        start = participation.start_date
         if participation.role == ParticipationRole.MENTOR:
-            start = round_started(today, MENTOR_HEAD_START_YEARS)
-            position = CARDS_ISSUED
-        elif participation.cohort.name == YEAR1_NAME:
-            position = YEAR1_STAGE_PLAN[year1_index % len(YEAR1_STAGE_PLAN)]
-            year1_index += 1
-        elif rollout[library.name] == 1:
-            position = 1
-        else:
+            reached = _mentor_stage_dates(round_started(today, MENTOR_HEAD_START_YEARS))
+        elif participation.cohort.name == YEAR2_NAME and rollout[library.name] > 1:
             continue  # Year 2 pilots start with one district
+        else:
+            reached = _pilot_stage_dates(
+                participation.start_date, rollout[library.name] - 1, lags[participation.id], today
+            )
+            if reached[1] > today:
+                continue  # not contacted yet
+        position = max(reached)
         partnership = partnerships.create_partnership(
             library,
             {
                 "district_id": districts[(entry["name"], entry["county"])].id,
                 "rollout_order": rollout[library.name],
-                "card_model": CARD_MODELS[year1_index % 3] if position >= 3 else None,
+                "card_model": CARD_MODELS[index % 3] if position >= 3 else None,
                 "enrolment": Enrolment.OPT_OUT if position >= 3 else None,
                 "fine_free": True if position >= 3 else None,
             },
-            min(start + timedelta(days=STAGE_DAYS[0]), today),
+            reached[1],
             actor=None,
-            today=today,
         )
-        for stage in stages[1:position]:
-            reached = min(start + timedelta(days=STAGE_DAYS[stage.position - 1]), today)
-            partnerships.move_to_stage(partnership, stage, reached, today, actor=None)
+        for stage_position in range(2, position + 1):
+            partnerships.move_to_stage(
+                partnership, stages[stage_position], reached[stage_position], today, actor=None
+            )
         if position >= 4:
             # One agreement in three falls due within the next 90 days.
             expires = (
                 today + timedelta(days=60)
-                if year1_index % 3 == 1
+                if index % 3 == 1
                 else date(round_started(today).year + 3, 6, 30)
             )
             partnerships.add_agreement(
                 partnership,
                 {
                     "kind": AgreementKind.DATA_SHARING,
-                    "effective_on": start + timedelta(days=STAGE_DAYS[3]),
+                    "effective_on": reached[4],
                     "expires_on": expires,
                 },
                 actor=None,
                 today=today,
             )
         if position >= CARDS_ISSUED:
-            _figures(partnership, start + timedelta(days=STAGE_DAYS[5]), today)
+            _figures(partnership, reached[CARDS_ISSUED], today)
     _letters(today)
 
 
@@ -238,13 +283,10 @@ def _figures(partnership: Partnership, first_cards: date, today: date) -> None:
         year += 1
 
 
-# How far behind each Year 1 pilot is, in days (the first is the demo pilot: one step late).
-YEAR1_LAG_DAYS = (100, 200, 0, 0, 30, 150, 0, 60, 0, 300, 0)
-
-
 def _timelines(today: date) -> None:
-    """Every pilot gets its milestones; Year 1 pilots have done what was due, each
-    lagging by its own number of days, so the demo shows on-track and late pilots."""
+    """Every pilot gets its milestones: the steps its facts complete are done as those
+    were recorded; the others are done a few days before they were due, as far as the
+    pilot's lag allows, so the demo shows on-track and late pilots."""
     pilots = db.session.scalars(
         sa.select(Participation)
         .where(Participation.role == ParticipationRole.PILOT)
@@ -252,19 +294,15 @@ def _timelines(today: date) -> None:
     ).all()
     if db.session.scalar(sa.select(Milestone.id).limit(1)):
         return
-    year1_index = 0
+    lags = _lags()
     for participation in pilots:
         made = milestones.start_timeline(participation, today)
-        if participation.cohort.name == YEAR1_NAME:
-            lag = YEAR1_LAG_DAYS[year1_index % len(YEAR1_LAG_DAYS)]
-            year1_index += 1
-        else:
-            lag = 0
+        lag = lags.get(participation.id, 0)
         for milestone in made:
             if milestone.completed_by:
                 continue  # done by its fact (a stage, the letter…) when that was recorded
             if milestone.due_on <= today - timedelta(days=lag):
-                done_on = milestone.due_on - timedelta(days=4)
+                done_on = milestone.due_on - timedelta(days=AHEAD_DAYS)
                 milestone.status = MilestoneStatus.DONE
                 milestone.done_on = done_on
                 milestone.updated_at = datetime.combine(done_on, time(17), UTC)
@@ -273,25 +311,31 @@ def _timelines(today: date) -> None:
 
 
 def _letters(today: date) -> None:
-    """Year 1 pilots: the library director has signed; the mayor once a district reached
-    the letter stage; each district's superintendent when that district reached it."""
+    """Year 1 pilots: each district's superintendent signed when that district reached the
+    letter stage; the mayor and the library director with the first of them (the director
+    already a month after the first contact)."""
+    letter_stage = db.session.scalar(
+        sa.select(PartnershipStage).where(PartnershipStage.position == LETTER_STAGE)
+    )
     for participation in db.session.scalars(
         sa.select(Participation).where(Participation.role == ParticipationRole.PILOT)
     ):
         if participation.cohort.name != YEAR1_NAME:
             continue
         districts = partnerships.partnerships_of(participation.library_id)
-        letter_stage = 3
-        furthest = max((p.stage.position for p in districts), default=0)
+        if not districts:
+            continue
         letter = partnerships.letter_for(participation)
-        signed_on = min(participation.start_date + timedelta(days=STAGE_DAYS[2]), today)
+        signed = {d.id: d.reached_on(letter_stage) for d in districts}
+        first_signature = min((day for day in signed.values() if day), default=None)
+        first_contact = min(min(d.reached_on for d in p.stage_dates) for p in districts)
+        director_on = first_signature or first_contact + timedelta(days=30)
         city = participation.library.city or participation.library.county
         first, second = (DEMO_SIGNER_NAMES[(participation.id + k) % 9] for k in (0, 3))
-        signers = [(SignerRole.LIBRARY_DIRECTOR, first, "Library Director", None, signed_on)]
-        if furthest >= letter_stage:
-            signers.append(
-                (SignerRole.CHIEF_ELECTED_OFFICIAL, second, f"Mayor of {city}", None, signed_on)
-            )
+        signers = [
+            (SignerRole.LIBRARY_DIRECTOR, first, "Library Director", None, director_on),
+            (SignerRole.CHIEF_ELECTED_OFFICIAL, second, f"Mayor of {city}", None, first_signature),
+        ]
         for k, district in enumerate(districts):
             signers.append(
                 (
@@ -299,7 +343,7 @@ def _letters(today: date) -> None:
                     DEMO_SIGNER_NAMES[(participation.id + 6 + k) % 9],
                     f"Superintendent, {district.district.name}",
                     district.id,
-                    signed_on if district.stage.position >= letter_stage else None,
+                    signed[district.id],
                 )
             )
         for role, name, title, partnership_id, day in signers:
@@ -309,7 +353,7 @@ def _letters(today: date) -> None:
                     "role": role,
                     "name": name,
                     "title": title,
-                    "signed_on": day,
+                    "signed_on": day if day and day <= today else None,
                     "partnership_id": partnership_id,
                 },
                 today,
