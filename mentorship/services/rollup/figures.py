@@ -98,7 +98,7 @@ def figures_in_view(f: RollupFilter):
             sa.case((pilots.c.library_id.is_not(None), 1), else_=0).label("pilot"),
         )
         .outerjoin(pilots, pilots.c.library_id == figures.c.library_id)
-        .subquery()
+        .cte("figures_in_view")  # one evaluation, however many groupings read it
     )
 
 
