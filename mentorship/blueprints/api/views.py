@@ -268,8 +268,8 @@ def library(library_id: int):
 @bp.get("/libraries/<int:library_id>/figures")
 def library_figures(library_id: int):
     """The library's figures to date (services.figures), as its pages show them."""
-    if db.session.get(Library, library_id) is None:
-        abort(404, f"There is no library {library_id}.")
+    if library_id > MAX_ID or db.session.get(Library, library_id) is None:
+        abort(404, f"There is no library with id {library_id}.")
     return jsonify(
         data={
             "library_id": library_id,
