@@ -104,32 +104,22 @@ class PartnershipFigures:
 def partnerships_of_library(library_id: int, f: RollupFilter) -> list[PartnershipFigures]:
     """A library's school partners with stage and figures (no contacts, no notes)."""
     figures = partnership_figures(partnerships_of_libraries([library_id]), f.year)
+    described_by = (
+        figures.c.partnership_id,
+        SchoolDistrict.name,
+        SchoolDistrict.state_code,
+        PartnershipStage.position,
+        PartnershipStage.name,
+        figures.c.card_model,
+        figures.c.enrolment,
+        figures.c.fine_free,
+    )
     rows = db.session.execute(
-        sa.select(
-            figures.c.partnership_id,
-            SchoolDistrict.name,
-            SchoolDistrict.state_code,
-            PartnershipStage.position,
-            PartnershipStage.name,
-            figures.c.card_model,
-            figures.c.enrolment,
-            figures.c.fine_free,
-            *summed(figures),
-        )
+        sa.select(*described_by, *summed(figures))
         .join(Partnership, Partnership.id == figures.c.partnership_id)
         .join(SchoolDistrict, SchoolDistrict.id == Partnership.district_id)
         .join(PartnershipStage, PartnershipStage.id == Partnership.stage_id)
-        .group_by(
-            figures.c.partnership_id,
-            SchoolDistrict.name,
-            SchoolDistrict.state_code,
-            PartnershipStage.position,
-            PartnershipStage.name,
-            figures.c.card_model,
-            figures.c.enrolment,
-            figures.c.fine_free,
-            Partnership.rollout_order,
-        )
+        .group_by(*described_by, Partnership.rollout_order)
         .order_by(Partnership.rollout_order, SchoolDistrict.name)
     )
     return [
