@@ -86,6 +86,7 @@ def axe():
 
 
 def assert_accessible(axe: Axe, page, name: str) -> None:
+    page.wait_for_load_state()  # a page still loading has no document for axe to read
     results = axe.run(page, options=AXE_OPTIONS)
     if results.violations_count:
         ARTIFACTS.mkdir(exist_ok=True)

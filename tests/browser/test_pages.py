@@ -291,6 +291,7 @@ def test_a_pilot_reads_the_toolkit_from_a_late_milestone_and_searches_it(page, l
     expect(page.get_by_role("navigation", name="On this page")).to_be_visible()
     assert_accessible(axe, page, "pilot-toolkit-page")
     page.get_by_role("link", name="Toolkit", exact=True).first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Implementation toolkit")
     assert_accessible(axe, page, "pilot-toolkit-index")
     page.get_by_label("Search the toolkit").fill("data sharing")
     page.get_by_role("button", name="Search").click()
