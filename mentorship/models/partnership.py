@@ -88,6 +88,11 @@ class Partnership(db.Model):
     def name(self) -> str:  # for the audit trail and headings
         return f"{self.library.name} – {self.district.name}"
 
+    @property
+    def first_contact(self) -> date | None:
+        """The day it reached its first stage (the earliest of its stage dates)."""
+        return min((d.reached_on for d in self.stage_dates), default=None)
+
     def reached_on(self, stage: PartnershipStage) -> date | None:
         for stage_date in self.stage_dates:
             if stage_date.stage_id == stage.id:

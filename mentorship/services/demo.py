@@ -328,7 +328,7 @@ def _letters(today: date) -> None:
         letter = partnerships.letter_for(participation)
         signed = {d.id: d.reached_on(letter_stage) for d in districts}
         first_signature = min((day for day in signed.values() if day), default=None)
-        first_contact = min(min(d.reached_on for d in p.stage_dates) for p in districts)
+        first_contact = min(p.first_contact for p in districts)
         director_on = first_signature or first_contact + timedelta(days=30)
         city = participation.library.city or participation.library.county
         first, second = (DEMO_SIGNER_NAMES[(participation.id + k) % 9] for k in (0, 3))

@@ -39,10 +39,9 @@ from ..models import (
     StepScope,
     User,
 )
-from ..models.cohort import OUTER_BOUND_MONTHS
 from ..models.partnership import letter_progress
 from . import audit
-from .months import add_months
+from .months import due_when_given
 
 
 @dataclass(frozen=True)
@@ -311,14 +310,6 @@ def disagreements(library_ids: Iterable[int], today: date) -> list[tuple[Milesto
     return [(m, words) for m, _, words in _disagreeing(sorted(set(library_ids)), today)]
 
 
-def _due_when_reopened(milestone: Milestone, today: date, grace_days: int) -> date:
-    """A step that a change reopens (a district added, so the letter waits again) is not
-    late on the day: like a plan change, it gets `grace_days`, never past the pilot's
-    outer bound (unless that is past too) and never sooner than it was due."""
-    limit = add_months(milestone.participation.start_date, OUTER_BOUND_MONTHS)
-    return max(milestone.due_on, min(today + timedelta(days=grace_days), max(limit, today)))
-
-
 def sync_facts(library_ids: Iterable[int], today: date, actor: User | None) -> list[Milestone]:
     """Bring the fact-completed milestones of these libraries' pilots in line with the
     facts recorded; returns those changed (each with an audit row in words)."""
@@ -330,7 +321,11 @@ def sync_facts(library_ids: Iterable[int], today: date, actor: User | None) -> l
     grace_days = current_app.config["STEP_GRACE_DAYS"]
     for milestone, values, action in _disagreeing(library_ids, today):
         if milestone.status == MilestoneStatus.DONE and values["status"] != MilestoneStatus.DONE:
-            values = {**values, "due_on": _due_when_reopened(milestone, today, grace_days)}
+            # Reopened by a change made today: like a step given today, not late today.
+            due = due_when_given(
+                milestone.due_on, milestone.participation.start_date, today, grace_days
+            )
+            values = {**values, "due_on": due}
         changes = audit.apply_changes(milestone, values)
         milestone.updated_at = datetime.now(UTC)
         milestone.updated_by_id = actor.id if actor else None

@@ -20,7 +20,6 @@ from sqlalchemy.orm.exc import StaleDataError
 from ..extensions import db
 from ..models import (
     CLOSED_STATUSES,
-    OUTER_BOUND_MONTHS,
     AuditEvent,
     Cohort,
     Milestone,
@@ -38,7 +37,7 @@ from ..models import (
 )
 from . import audit, milestone_facts, rollup
 from .errors import Conflict, ValidationError
-from .months import add_months, months_between
+from .months import add_months, due_when_given, months_between, outer_bound
 from .risk import RiskLevel, RiskSettings, assess_pilots
 
 # The default plan (../shared/DOMAIN.md): key, title, description, month, scope, toolkit page.
@@ -329,7 +328,7 @@ def _running_pilots_updates(
                 "due_on": _moved_due_on(
                     step,
                     participation,
-                    _first_contact(milestone.partnership),
+                    milestone.partnership and milestone.partnership.first_contact,
                     milestone.due_on,
                     today,
                     grace_days,
@@ -475,7 +474,7 @@ def status_shifts(
 
 def limit_of(participation: Participation) -> date:
     """The pilot's outer bound: no step of its plan is due after it."""
-    return add_months(participation.start_date, OUTER_BOUND_MONTHS)
+    return outer_bound(participation.start_date)
 
 
 def _planned_due_on(
@@ -496,15 +495,10 @@ def _due_on(
     given_on: date | None = None,
     grace_days: int = GRACE_DAYS,
 ) -> date:
-    """The plan's date, capped at the pilot's outer bound. A step given to a pilot that is
-    already running (`given_on`: a plan change, a district added later) is due no sooner
-    than `grace_days` after it is given (unless that passes the bound), and never before
-    the day it is given, even for a pilot past its bound."""
-    due = _planned_due_on(step, participation, first_contact)
-    if given_on is not None:
-        due = max(due, given_on + timedelta(days=grace_days))
-    due = min(due, limit_of(participation))
-    return max(due, given_on) if given_on is not None else due
+    """The plan's date, capped at the pilot's outer bound; a step given to a running pilot
+    on `given_on` gets the grace period (`months.due_when_given`)."""
+    planned = _planned_due_on(step, participation, first_contact)
+    return due_when_given(planned, participation.start_date, given_on, grace_days)
 
 
 def _moved_due_on(
@@ -521,12 +515,6 @@ def _moved_due_on(
     already late stays as late as it was (a change does not excuse it either)."""
     due = _due_on(step, participation, first_contact)
     return max(due, min(old_due, today + timedelta(days=grace_days)))
-
-
-def _first_contact(partnership: Partnership | None) -> date | None:
-    if partnership is None or not partnership.stage_dates:
-        return None
-    return min(d.reached_on for d in partnership.stage_dates)
 
 
 def capped_steps(partnership: Partnership) -> list[Milestone]:
@@ -550,7 +538,7 @@ def capped_steps(partnership: Partnership) -> list[Milestone]:
         milestone
         for milestone, step in rows
         if milestone.due_on == limit_of(milestone.participation)
-        and _planned_due_on(step, milestone.participation, _first_contact(partnership))
+        and _planned_due_on(step, milestone.participation, partnership.first_contact)
         > limit_of(milestone.participation)
     ]
 
@@ -670,7 +658,7 @@ def add_partnership_milestones(
     ):
         template = db.session.get(MilestoneTemplate, participation.template_id)
         steps = [s for s in template.steps if s.scope == StepScope.PARTNERSHIP]
-        district = (partnership.id, _first_contact(partnership))
+        district = (partnership.id, partnership.first_contact)
         made += _create(participation, steps, [district], given_on=today, grace_days=grace_days)
     milestone_facts.sync_facts([partnership.library_id], today or date.today(), actor)
     return made
