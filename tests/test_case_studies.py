@@ -596,6 +596,11 @@ def test_the_page_quotes_the_library_figures_to_date(client, app, cast):
                 date(2026, 11, 25),
                 None,
             )
+        # A second district with nothing reported yet: neither the page nor its CSV lists it.
+        partnerships.create_partnership(
+            library, {"district_id": make_district(name="San Lorenzo Unified").id},
+            date(2026, 10, 1), None,
+        )  # fmt: skip
         db.session.commit()
         case_study_id = make_case_study(cast, Status.PUBLISHED).id
     sign_in(client, cast, "other_pilot")
@@ -604,3 +609,4 @@ def test_the_page_quotes_the_library_figures_to_date(client, app, cast):
     assert "Hayward Unified" in page
     csv = client.get(f"/case-studies/{case_study_id}/figures.csv").get_data(as_text=True)
     assert "Hayward Unified,1000,600,600,0,,60.0" in csv
+    assert "San Lorenzo Unified" not in page and "San Lorenzo Unified" not in csv

@@ -26,6 +26,11 @@ from ..services.errors import DomainError
 from ..tables import Column, csv_response
 
 
+def empty_is_none(convert: Callable[[str], Any]) -> Callable[[Any], Any]:
+    """A select's `coerce` whose empty choice stores None ("not decided", "any")."""
+    return lambda value: convert(value) if value not in ("", None) else None
+
+
 class RecordForm(FlaskForm):
     """A form whose `fields_to_store` map one to one onto model attributes."""
 

@@ -276,10 +276,14 @@ class CaseStudyFigures:
 
 def figures_of(library_id: int) -> CaseStudyFigures:
     """The library's figures to date (services.figures), computed now so a case study
-    always quotes the latest: in all and per school district."""
+    always quotes the latest: in all and per school district that has reported."""
     return CaseStudyFigures(
         figures.figures_of_library(library_id),
-        [DistrictFigures(*row) for row in figures.figures_by_district(library_id)],
+        [
+            DistrictFigures(district, district_figures)
+            for district, district_figures in figures.figures_by_district(library_id)
+            if district_figures.reporting
+        ],
     )
 
 

@@ -37,7 +37,7 @@ from ..models import (
 )
 from . import case_studies, checkins, milestones, outcomes, pairing, partnerships, records
 from .auth import hash_password
-from .months import add_months
+from .months import planned_due_on
 
 DEMO_PASSWORD = "demo-password"
 YEAR1_NAME = "Year 1 — Northern California"
@@ -171,7 +171,7 @@ def _pilot_stage_dates(start: date, district: int, lag: int, today: date) -> dic
     contact = start + timedelta(days=FIRST_CONTACT_DAYS + NEXT_DISTRICT_DAYS * district)
     reached = {1: contact}
     for position, month in STAGE_MONTHS.items():
-        planned = max(add_months(start, month), add_months(contact, month - 2))
+        planned = planned_due_on(start, month, contact)
         day = max(planned - timedelta(days=AHEAD_DAYS - lag), reached[position - 1])
         if day > today:
             break

@@ -53,7 +53,7 @@ from . import demo, milestones
 from .auth import hash_password
 from .checkins import next_date
 from .milestone_facts import FactBook
-from .months import add_months
+from .months import add_months, due_when_given, planned_due_on
 
 CALIFORNIA, NATIONAL = "california", "national"
 CALIFORNIA_LIBRARIES, CALIFORNIA_DISTRICTS = 183, 1_000
@@ -733,9 +733,8 @@ class _Generator:
             if step.scope == StepScope.PARTNERSHIP:
                 targets = list(zip(partnerships, contacts, strict=True))
             for partnership, contact in targets:
-                due = add_months(start, step.month_offset)  # as milestones._due_on
-                if contact:
-                    due = max(due, add_months(contact, max(step.month_offset - 2, 0)))
+                planned = planned_due_on(start, step.month_offset, contact)
+                due = due_when_given(planned, start, None, 0)  # as milestones._due_on
                 status, done_on = "not started", None
                 if pilot["begun"] and due + lag <= self.today:
                     status = "done"

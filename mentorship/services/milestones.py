@@ -37,7 +37,7 @@ from ..models import (
 )
 from . import audit, milestone_facts, rollup
 from .errors import Conflict, ValidationError
-from .months import add_months, due_when_given, months_between, outer_bound
+from .months import due_when_given, months_between, outer_bound, planned_due_on
 from .risk import RiskLevel, RiskSettings, assess_pilots
 
 # The default plan (../shared/DOMAIN.md): key, title, description, month, scope, toolkit page.
@@ -472,20 +472,10 @@ def status_shifts(
 # A pilot's milestones ----------------------------------------------------------------
 
 
-def limit_of(participation: Participation) -> date:
-    """The pilot's outer bound: no step of its plan is due after it."""
-    return outer_bound(participation.start_date)
-
-
 def _planned_due_on(
     step: TemplateStep, participation: Participation, first_contact: date | None
 ) -> date:
-    """Months after the pilot's start; a district added later gets the same spacing from
-    its own first contact (the partnership steps start in month 2 of the plan)."""
-    due = add_months(participation.start_date, step.month_offset)
-    if first_contact is not None:
-        due = max(due, add_months(first_contact, max(step.month_offset - 2, 0)))
-    return due
+    return planned_due_on(participation.start_date, step.month_offset, first_contact)
 
 
 def _due_on(
@@ -537,9 +527,9 @@ def capped_steps(partnership: Partnership) -> list[Milestone]:
     return [
         milestone
         for milestone, step in rows
-        if milestone.due_on == limit_of(milestone.participation)
+        if milestone.due_on == outer_bound(milestone.participation.start_date)
         and _planned_due_on(step, milestone.participation, partnership.first_contact)
-        > limit_of(milestone.participation)
+        > outer_bound(milestone.participation.start_date)
     ]
 
 

@@ -28,6 +28,15 @@ def outer_bound(start: date) -> date:
     return add_months(start, OUTER_BOUND_MONTHS)
 
 
+def planned_due_on(start: date, month_offset: int, first_contact: date | None) -> date:
+    """A step's date by the plan: months after the pilot's start; a district added later
+    gets the same spacing from its own first contact (district steps start in month 2)."""
+    due = add_months(start, month_offset)
+    if first_contact is not None:
+        due = max(due, add_months(first_contact, max(month_offset - 2, 0)))
+    return due
+
+
 def due_when_given(planned: date, start: date, given_on: date | None, grace_days: int) -> date:
     """When a step is due: `planned`, capped at the outer bound of a pilot that started on
     `start`. A step given to a running pilot on `given_on` (a plan change, a district added

@@ -31,6 +31,7 @@ from ..models import (
 )
 from . import audit, milestone_facts, milestones, records
 from .errors import Conflict, ValidationError
+from .months import outer_bound
 
 EXPIRY_WINDOW_DAYS = 90
 
@@ -105,7 +106,7 @@ def capped_note(partnership: Partnership) -> str:
     capped = milestones.capped_steps(partnership)
     if not capped:
         return ""
-    limit = milestones.limit_of(capped[0].participation)
+    limit = outer_bound(capped[0].participation.start_date)
     titles = ", ".join(f"“{m.title}”" for m in capped)
     return (
         f"{len(capped)} of its steps would fall after the pilot's {OUTER_BOUND_MONTHS}-month "

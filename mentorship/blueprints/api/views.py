@@ -268,18 +268,18 @@ def library(library_id: int):
 @bp.get("/libraries/<int:library_id>/figures")
 def library_figures(library_id: int):
     """The library's figures to date (services.figures), as its pages show them."""
-    if library_id > MAX_ID or db.session.get(Library, library_id) is None:
-        abort(404, f"There is no library with id {library_id}.")
-    return jsonify(
-        data={
-            "library_id": library_id,
-            "figures": figures_json(figures_of_library(library_id)),
-            "partnerships": [
-                {"district": district, "figures": figures_json(figures)}
-                for district, figures in figures_by_district(library_id)
-            ],
-        }
-    )
+    return one(Library, library_id, service.libraries_query(), library_figures_json)
+
+
+def library_figures_json(library: Library) -> dict:
+    return {
+        "library_id": library.id,
+        "figures": figures_json(figures_of_library(library.id)),
+        "partnerships": [
+            {"district": district, "figures": figures_json(figures)}
+            for district, figures in figures_by_district(library.id)
+        ],
+    }
 
 
 @bp.get("/cohorts")

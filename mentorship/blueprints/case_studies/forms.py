@@ -6,11 +6,7 @@ from wtforms.validators import DataRequired, Length
 
 from ...models import CardModel, DistrictSize
 from ...models.library import COOPERATIVE_SYSTEMS
-from ..records import RecordForm
-
-
-def _enum_or_none(kind):
-    return lambda value: kind(value) if value else None
+from ..records import RecordForm, empty_is_none
 
 
 class CaseStudyForm(RecordForm):
@@ -35,7 +31,7 @@ class CaseStudyForm(RecordForm):
     card_model = SelectField(
         "Card model",
         choices=[("", "Not set")] + [(m.value, m.value.capitalize()) for m in CardModel],
-        coerce=_enum_or_none(CardModel),
+        coerce=empty_is_none(CardModel),
     )
     district_size = SelectField(
         "School district size",
@@ -45,7 +41,7 @@ class CaseStudyForm(RecordForm):
             (DistrictSize.MEDIUM.value, "Medium (5,000 to 25,000)"),
             (DistrictSize.LARGE.value, "Large (over 25,000)"),
         ],
-        coerce=_enum_or_none(DistrictSize),
+        coerce=empty_is_none(DistrictSize),
     )
     region = SelectField(
         "Region",

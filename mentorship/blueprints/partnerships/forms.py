@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-import enum
-
 from flask_wtf import FlaskForm
 from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField, URLField
 from wtforms.validators import (
@@ -15,14 +13,9 @@ from wtforms.validators import (
 )
 
 from ...models import AgreementKind, CardModel, Enrolment, SignerRole
-from ..records import RecordForm
+from ..records import RecordForm, empty_is_none
 
 NOT_DECIDED = ("", "Not decided yet")
-
-
-def _optional_choice(enum_class: type[enum.Enum]):
-    """A select whose empty choice stores None (the library has not decided yet)."""
-    return lambda value: enum_class(value) if value not in ("", None) else None
 
 
 def _yes_no(value):
@@ -56,7 +49,7 @@ class PartnershipForm(RecordForm):
     card_model = SelectField(
         "Card model",
         choices=[NOT_DECIDED] + [(m.value, m.value.capitalize()) for m in CardModel],
-        coerce=_optional_choice(CardModel),
+        coerce=empty_is_none(CardModel),
         description="Full card; starter card (e.g. a limit on physical checkouts); "
         "or digital only (e-resources, student ID as card number).",
     )
@@ -67,7 +60,7 @@ class PartnershipForm(RecordForm):
             (Enrolment.OPT_OUT.value, "Opt-out: every student gets a card unless parents decline"),
             (Enrolment.OPT_IN.value, "Opt-in: families sign up"),
         ],
-        coerce=_optional_choice(Enrolment),
+        coerce=empty_is_none(Enrolment),
     )
     fine_free = SelectField(
         "Fine-free student cards",
@@ -137,10 +130,6 @@ class AgreementForm(RecordForm):
     notes = TextAreaField("Notes", validators=[Length(max=5000)])
 
 
-def _district_id(value):
-    return int(value) if value not in ("", None) else None
-
-
 class SignerForm(RecordForm):
     fields_to_store = ("role", "partnership_id", "name", "title", "signed_on")
 
@@ -154,7 +143,7 @@ class SignerForm(RecordForm):
     # Choices: the library's active partner districts (set by the view).
     partnership_id = SelectField(
         "Superintendent of (partner district)",
-        coerce=_district_id,
+        coerce=empty_is_none(int),
         validate_choice=False,  # the service checks it is one of the library's districts
         description="Only for a superintendent: the partner district they sign for.",
     )

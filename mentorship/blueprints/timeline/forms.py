@@ -22,7 +22,7 @@ from wtforms.validators import (
 from wtforms.widgets import HiddenInput
 
 from ...models import AgreementKind, MilestoneStatus, StepFact, StepScope
-from ..records import RecordForm
+from ..records import RecordForm, empty_is_none
 
 
 class VersionedForm(RecordForm):
@@ -95,10 +95,6 @@ class CommentForm(FlaskForm):
     )
 
 
-def _or_none(convert):
-    return lambda value: convert(value) if value not in ("", None) else None
-
-
 class StepForm(RecordForm):
     fields_to_store = (
         "title",
@@ -150,7 +146,7 @@ class StepForm(RecordForm):
                 "A partnership's first outcome figures are reported",
             ),
         ],
-        coerce=_or_none(StepFact),
+        coerce=empty_is_none(StepFact),
         description="A step done by a fact is never marked by hand: it is done on the day the "
         "fact happened and opens again if the fact is undone. Done once per pilot, a "
         "partnership's fact must hold for every active partnership.",
@@ -158,13 +154,13 @@ class StepForm(RecordForm):
     # Choices: the partnership stages (set by the view).
     completed_by_stage = SelectField(
         "Stage reached (if done when a partnership reaches a stage)",
-        coerce=_or_none(int),
+        coerce=empty_is_none(int),
         validate_choice=False,  # the service checks it
     )
     completed_by_agreement = SelectField(
         "Kind of agreement (if done when an agreement takes effect)",
         choices=[("", "Any kind")] + [(k.value, k.value) for k in AgreementKind],
-        coerce=_or_none(AgreementKind),
+        coerce=empty_is_none(AgreementKind),
     )
 
 
