@@ -119,11 +119,11 @@ def main() -> None:
         with app.app_context():
             started = time.perf_counter()
             if scale == "demo":
-                from mentorship.services import demo
+                from mentorship import demo
 
                 demo.seed_demo()
             else:
-                from mentorship.services import demo_scale
+                from mentorship.demo import scale as demo_scale
 
                 demo_scale.seed(scale)
             db.session.commit()

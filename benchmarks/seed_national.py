@@ -24,10 +24,10 @@ from flask_migrate import upgrade
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from mentorship import create_app  # noqa: E402
+from mentorship import create_app, demo  # noqa: E402
+from mentorship.demo import scale as demo_scale  # noqa: E402
 from mentorship.extensions import db  # noqa: E402
 from mentorship.models import Participation, ParticipationRole, User  # noqa: E402
-from mentorship.services import demo, demo_scale  # noqa: E402
 from tests.conftest import Browserless, app_settings  # noqa: E402
 from tests.databases import fresh_database  # noqa: E402
 

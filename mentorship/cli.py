@@ -24,10 +24,10 @@ def register(app: Flask) -> None:
     )
     def seed_demo_command(scale: str) -> None:
         """Load the demo cohorts, libraries and accounts (safe to run again)."""
-        from .services import demo  # the demo data is only read here
+        from . import demo  # the demo data is only read here
 
         if scale != "demo":
-            from .services import demo_scale
+            from .demo import scale as demo_scale
 
             result = demo_scale.seed(scale)
             db.session.commit()

@@ -36,6 +36,7 @@ import sqlalchemy as sa
 from flask import current_app
 from flask_sqlalchemy.session import Session as FlaskSession
 
+from mentorship.demo import DEMO_PASSWORD, YEAR2_NAME, seed_demo
 from mentorship.extensions import db
 from mentorship.models import (
     ActionItem,
@@ -63,7 +64,6 @@ from mentorship.services.api_tokens import issue_token
 from mentorship.services.auth import hash_password, make_password_token
 from mentorship.services.calendar import new_calendar_token
 from mentorship.services.cohorts import add_participation
-from mentorship.services.demo import DEMO_PASSWORD, YEAR2_NAME, seed_demo
 from mentorship.services.outbox import unsubscribe_token
 
 HTTPS = "https://ssi.example"  # production is served over HTTPS: HSTS on every answer

@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from mentorship import create_app
+from mentorship.demo import DEMO_PASSWORD, seed_demo
 from mentorship.extensions import db
 from mentorship.models import (
     AuditEvent,
@@ -28,7 +29,6 @@ from mentorship.models import (
     User,
 )
 from mentorship.services import backup
-from mentorship.services.demo import DEMO_PASSWORD, seed_demo
 from tests.conftest import Browserless, app_settings
 from tests.databases import fresh_database, on_postgres
 

@@ -28,9 +28,8 @@ from flask_migrate import upgrade
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mentorship import create_app
+from mentorship import create_app, demo
 from mentorship.extensions import db
-from mentorship.services import demo
 from tests.conftest import Browserless, app_settings
 from tests.databases import fresh_database
 

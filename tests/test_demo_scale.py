@@ -7,6 +7,8 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from mentorship import demo
+from mentorship.demo import scale as demo_scale
 from mentorship.extensions import db
 from mentorship.models import (
     CaseStudyComment,
@@ -26,7 +28,6 @@ from mentorship.models import (
     User,
 )
 from mentorship.models.library import CALIFORNIA_COUNTIES, COOPERATIVE_SYSTEMS
-from mentorship.services import demo, demo_scale
 from mentorship.services.risk import RiskLevel, assess_pilots
 from tests.conftest import Browserless, row_count
 

@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from mentorship import demo
+from mentorship.demo import scale as demo_scale
 from mentorship.extensions import db
 from mentorship.models import (
     CaseStudy,
@@ -21,7 +23,7 @@ from mentorship.models import (
     Partnership,
     SchoolDistrict,
 )
-from mentorship.services import demo, demo_scale, figures, rollup
+from mentorship.services import figures, rollup
 from mentorship.services.risk import RiskSettings
 from mentorship.services.rollup import RollupFilter
 from tests.conftest import Browserless

@@ -9,6 +9,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
+from mentorship import demo
+from mentorship.demo import scale as demo_scale
 from mentorship.extensions import db
 from mentorship.models import (
     AgreementKind,
@@ -20,7 +22,7 @@ from mentorship.models import (
     PartnershipStage,
     StepFact,
 )
-from mentorship.services import demo, demo_scale, milestone_facts, outcomes, partnerships
+from mentorship.services import milestone_facts, outcomes, partnerships
 from mentorship.services import milestones as service
 from mentorship.services.errors import ValidationError
 from tests.helpers import PASSWORD, count_statements, make_district, make_pilot, make_user

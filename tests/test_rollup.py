@@ -206,7 +206,7 @@ def test_school_years_read_and_write_their_key():
 
 def test_risk_levels_are_the_at_risk_lists(ctx):
     """The rollup counts levels with the same rules as the at-risk list, from grouped facts."""
-    from mentorship.services import demo
+    from mentorship import demo
 
     demo.seed_demo(today=TODAY)
     db.session.commit()

@@ -7,9 +7,10 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
+from mentorship import demo
 from mentorship.extensions import db
 from mentorship.models import AuditEvent, Cohort, Library, Participation, SchoolDistrict, User
-from mentorship.services import demo, months, overview, records
+from mentorship.services import months, overview, records
 from mentorship.services.auth import authenticate, set_password
 from mentorship.services.cohorts import role_counts
 from mentorship.services.errors import Conflict, ValidationError

@@ -118,7 +118,7 @@ def test_the_staff_digest_names_unpaired_pilots(ctx):
 def test_the_demo_shows_unpaired_pilots_with_their_reason(ctx):
     """The issue's cases on the demo data: a proposal removed (Merced), a pairing ended
     (Ontario), a pilot never paired; the rest of Year 2 paired and on track."""
-    from mentorship.services import demo
+    from mentorship import demo
 
     demo.seed_demo(today=TODAY)
     year2 = db.session.scalar(demo_cohort_id())

@@ -12,9 +12,8 @@ from flask_migrate import upgrade
 from playwright.sync_api import sync_playwright
 from werkzeug.serving import make_server
 
-from mentorship import create_app
+from mentorship import create_app, demo
 from mentorship.extensions import db
-from mentorship.services import demo
 from tests.conftest import app_settings, free_port
 from tests.databases import fresh_database
 

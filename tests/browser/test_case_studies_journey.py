@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from mentorship.services import demo
+from mentorship import demo
 from tests.browser.conftest import assert_accessible, serve_demo, sign_in
 
 pytestmark = pytest.mark.browser

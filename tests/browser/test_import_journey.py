@@ -15,9 +15,9 @@ import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
+from mentorship import demo
 from mentorship.extensions import db
 from mentorship.models import Cohort, Participation, ParticipationRole, User
-from mentorship.services import demo
 from mentorship.services.auth import hash_password
 from tests.browser.conftest import assert_accessible, serve_demo, sign_in
 

@@ -10,9 +10,10 @@ import io
 import pytest
 from playwright.sync_api import expect
 
+from mentorship import demo
 from mentorship.extensions import db
 from mentorship.models import Cohort, Library, Partnership
-from mentorship.services import demo, rollup
+from mentorship.services import rollup
 from mentorship.services.figures import figures_of_library
 from mentorship.services.risk import RiskSettings
 from mentorship.services.rollup import RollupFilter

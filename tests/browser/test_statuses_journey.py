@@ -12,7 +12,7 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from mentorship.services import demo
+from mentorship import demo
 from mentorship.templating import local_today
 from tests.browser.conftest import assert_accessible, serve_demo, sign_in
 

@@ -10,7 +10,6 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import sqlalchemy as sa
 
-from .. import demo_data
 from ..extensions import db
 from ..models import (
     AgreementKind,
@@ -35,9 +34,18 @@ from ..models import (
     SignerRole,
     User,
 )
-from . import case_studies, checkins, milestones, outcomes, pairing, partnerships, records
-from .auth import hash_password
-from .months import planned_due_on
+from ..services import (
+    case_studies,
+    checkins,
+    milestones,
+    outcomes,
+    pairing,
+    partnerships,
+    records,
+)
+from ..services.auth import hash_password
+from ..services.months import planned_due_on
+from . import data
 
 DEMO_PASSWORD = "demo-password"
 YEAR1_NAME = "Year 1 — Northern California"
@@ -203,7 +211,7 @@ def _partnerships(today: date) -> None:
     districts = {(d.name, d.county): d for d in db.session.scalars(sa.select(SchoolDistrict))}
     lags = _lags()
     rollout: dict[str, int] = {}
-    for index, entry in enumerate(demo_data.SCHOOL_DISTRICTS):
+    for index, entry in enumerate(data.SCHOOL_DISTRICTS):
         participation = place_of.get(entry.get("library"))
         if participation is None:
             continue
@@ -467,9 +475,9 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
     """Load the demo cohorts, libraries, districts and accounts; returns row counts."""
     today = today or date.today()
     rounds = demo_rounds(today)
-    year1 = _cohort(rounds[0], demo_data.YEAR1_LIBRARIES)
-    _cohort(rounds[1], demo_data.YEAR2_LIBRARIES)
-    for entry in demo_data.SCHOOL_DISTRICTS:
+    year1 = _cohort(rounds[0], data.YEAR1_LIBRARIES)
+    _cohort(rounds[1], data.YEAR2_LIBRARIES)
+    for entry in data.SCHOOL_DISTRICTS:
         _get_or_create(
             SchoolDistrict,
             {"name": entry["name"], "county": entry["county"]},
@@ -479,8 +487,8 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
                 "enrolment_school_year": entry.get("school_year", ""),
             },
         )
-    pilots = [e for e in demo_data.YEAR1_LIBRARIES if e["role"] == "pilot"]
-    mentor = next(e for e in demo_data.YEAR1_LIBRARIES if e["role"] == "mentor")
+    pilots = [e for e in data.YEAR1_LIBRARIES if e["role"] == "pilot"]
+    mentor = next(e for e in data.YEAR1_LIBRARIES if e["role"] == "mentor")
     by_name = {lib.name: lib for lib in db.session.scalars(sa.select(Library))}
     _person("staff@demo.test", "Dana Whitfield", Role.STAFF, None)
     _person("state@demo.test", "Marcus Ortega", Role.STATE, None)

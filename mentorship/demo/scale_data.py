@@ -8,7 +8,7 @@ names that are obviously made up: every generated name ends in "(synthetic)".
 
 from __future__ import annotations
 
-from .services import demo
+from .. import demo
 
 COUNTY_POPULATION_THOUSANDS = {
     "Alameda": 1682, "Alpine": 1, "Amador": 40, "Butte": 212, "Calaveras": 45, "Colusa": 22,

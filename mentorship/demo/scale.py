@@ -36,7 +36,7 @@ from types import SimpleNamespace
 
 import sqlalchemy as sa
 
-from .. import demo_scale_data as data
+from .. import demo
 from ..extensions import db
 from ..models import (
     AgreementKind,
@@ -49,11 +49,12 @@ from ..models import (
 )
 from ..models.library import CALIFORNIA_COUNTIES
 from ..models.partnership import letter_progress
-from . import demo, milestones
-from .auth import hash_password
-from .checkins import next_date
-from .milestone_facts import FactBook
-from .months import add_months, due_when_given, planned_due_on
+from ..services import milestones
+from ..services.auth import hash_password
+from ..services.checkins import next_date
+from ..services.milestone_facts import FactBook
+from ..services.months import add_months, due_when_given, planned_due_on
+from . import scale_data as data
 
 CALIFORNIA, NATIONAL = "california", "national"
 CALIFORNIA_LIBRARIES, CALIFORNIA_DISTRICTS = 183, 1_000
