@@ -9,7 +9,6 @@ server keeps every HTML page it answers and one Java run checks them all at the 
 from __future__ import annotations
 
 import functools
-import json
 import re
 import shutil
 import subprocess
@@ -35,6 +34,7 @@ ACE_DECIDED = {
         r'^(?=.*role="region")(?=.*tabindex="0")(?=.*aria-label=)'
     ),
 }
+_GNU_LINE = re.compile(r'^"(?P<url>[^"]+)":(?:(?P<line>\d+)[0-9.\-]*:)? ?(?P<message>.*)$')
 _CSRF = re.compile(r'(name="csrf_token"[^>]*value=")[^"]*"')
 
 
@@ -87,18 +87,24 @@ def html_errors(pages: list[Page]) -> list[str]:
             names[path.name] = page.name
         run = subprocess.run(
             ["java", "-jar", str(VNU_JAR), "--errors-only", "--exit-zero-always"]
-            + ["--format", "json", directory],
+            + ["--format", "gnu", directory],
             capture_output=True,
             text=True,
             check=True,
         )
-    messages = json.loads(run.stderr or '{"messages": []}')["messages"]
-    return [
-        f"{names.get(Path(m.get('url', '')).name, m.get('url'))}: line {m.get('lastLine')}: "
-        f"{m['message']} [{m.get('extract', '').strip()}]"
-        for m in messages
-        if m.get("type") in ("error", "non-document-error")
-    ]
+    # One message a line (the text format survives what the JSON writer trips on, such as
+    # a forbidden code point); a line of any other shape is reported as it is.
+    errors = []
+    for line in run.stderr.splitlines():
+        if line.startswith("Picked up "):  # the JVM echoing JAVA_TOOL_OPTIONS
+            continue
+        found = _GNU_LINE.match(line)
+        if found is None:
+            errors.append(line)
+        else:
+            name = names.get(Path(found["url"]).name, found["url"])
+            errors.append(f"{name}: line {found['line'] or '?'}: {found['message']}")
+    return errors
 
 
 @functools.cache
