@@ -14,7 +14,7 @@ from werkzeug.serving import make_server
 
 from mentorship import create_app, demo
 from mentorship.extensions import db
-from tests.browser.standards import SEEN, ace_violations, record_html_pages
+from tests.browser.standards import COST, SEEN, ace_violations, record_html_pages
 from tests.conftest import app_settings, free_port
 from tests.databases import fresh_database
 
@@ -108,6 +108,12 @@ def pytest_collection_modifyitems(items):
     """The v.Nu check reads what every browser test saw, so it runs last."""
     last = [item for item in items if item.get_closest_marker("after_browser_tests")]
     items[:] = [item for item in items if item not in last] + last
+
+
+def pytest_terminal_summary(terminalreporter):
+    for name, (pages, seconds) in COST.items():
+        if pages:
+            terminalreporter.write_line(f"{name}: {pages} pages checked in {seconds:.1f} s")
 
 
 def sign_in(page, base_url: str, email: str, password: str = demo.DEMO_PASSWORD) -> None:

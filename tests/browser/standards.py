@@ -13,6 +13,7 @@ import re
 import shutil
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -61,6 +62,8 @@ class SeenPages:
 
 
 SEEN = SeenPages()
+# What the two checkers cost this run, for the summary at the end: name -> [pages, seconds].
+COST = {"IBM Equal Access": [0, 0.0], "v.Nu": [0, 0.0]}
 
 
 def record_html_pages(app) -> None:
@@ -79,6 +82,7 @@ def html_errors(pages: list[Page]) -> list[str]:
     """v.Nu's errors for these pages, each as 'page: line: message', in one Java run."""
     if shutil.which("java") is None or not VNU_JAR.exists():
         raise RuntimeError(f"v.Nu needs Java and {VNU_JAR} (`make test` installs both)")
+    started = time.perf_counter()
     with tempfile.TemporaryDirectory() as directory:
         names = {}
         for number, page in enumerate(pages):
@@ -92,6 +96,8 @@ def html_errors(pages: list[Page]) -> list[str]:
             text=True,
             check=True,
         )
+    COST["v.Nu"][0] += len(pages)
+    COST["v.Nu"][1] += time.perf_counter() - started
     # One message a line (the text format survives what the JSON writer trips on, such as
     # a forbidden code point); a line of any other shape is reported as it is.
     errors = []
@@ -114,6 +120,7 @@ def _ace_source() -> str:
 
 def ace_violations(page) -> list[str]:
     """IBM Equal Access engine's violations on the page open in Playwright."""
+    started = time.perf_counter()
     if not page.evaluate("typeof window.ace !== 'undefined'"):
         page.evaluate(_ace_source())  # evaluated, not a <script>: the site's CSP stays as it is
     # A closed <details> (reply, hide a comment, send back) keeps its form in the page; the
@@ -131,6 +138,8 @@ def ace_violations(page) -> list[str]:
         }""",
         ACE_POLICY,
     )
+    COST["IBM Equal Access"][0] += 1
+    COST["IBM Equal Access"][1] += time.perf_counter() - started
     return [
         f"{r['rule']}: {r['message']} at {r['path']} {r['snippet']}"
         for r in results

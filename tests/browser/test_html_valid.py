@@ -23,7 +23,6 @@ def test_every_page_the_browser_tests_saw_is_valid_html(html_seen_by_the_browser
     faulty = [e for e in errors if e.startswith(f"{FAULTY.name}:")]
     assert any("“action”" in e for e in faulty) and any("“p”" in e for e in faulty), faulty
     errors = [e for e in errors if e not in faulty]
-    print(f"v.Nu checked {len(html_seen_by_the_browser)} pages")
     assert not errors, (
         f"{len(errors)} v.Nu errors in {len(html_seen_by_the_browser)} pages:\n" + "\n".join(errors)
     )
