@@ -254,6 +254,8 @@ def test_a_pilot_follows_the_timeline_and_the_mentor_comments(page, live_server,
     expect(page.get_by_role("status").first).to_contain_text(f"Done: {title.split(' (')[0]}")
 
     page.get_by_role("link", name=re.compile("District-wide rollout")).first.click()
+    # The tab's title says whose milestone it is (staff and mentors see several libraries').
+    expect(page).to_have_title(re.compile(r"^District-wide rollout.* · Hayward Public Library · "))
     page.get_by_label("Status").select_option("not applicable")
     page.get_by_label("Note").fill("We roll out school by school instead.")
     page.get_by_role("button", name="Save").click()
