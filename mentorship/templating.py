@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
-from .access import LIST, may
+from .access import LIST, Rollup, may
 from .models import (
     Agreement,
     ApiToken,
@@ -24,7 +24,6 @@ from .models import (
 )
 from .rendering import render_markdown
 from .services.figures import DEFINITIONS, percent
-from .services.rollup import Rollup
 
 
 def local_datetime(value: datetime | None) -> str:

@@ -10,7 +10,7 @@ from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
-from ...access import FIGURES, LIST, get_or_404, require
+from ...access import FIGURES, LIST, Rollup, get_or_404, require
 from ...extensions import db
 from ...models import Library
 from ...services import rollup as service
@@ -209,7 +209,7 @@ def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
 
 
 @bp.get("/")
-@require(LIST, service.Rollup)
+@require(LIST, Rollup)
 def index():
     chosen, cohorts, problems, today = _filter_and_cohorts()
     # The figures' HTML is the same for everyone with this role and filter: draw it once.
@@ -230,7 +230,7 @@ def index():
 
 
 @bp.get("/<name>.csv")
-@require(LIST, service.Rollup)
+@require(LIST, Rollup)
 def table_csv(name: str):
     chosen, cohorts, _, today = _filter_and_cohorts()
     tables = _tables(_figures(chosen, today), {c.name: c.id for c in cohorts})
@@ -262,7 +262,7 @@ LIBRARY_COLUMNS = [
 
 
 @bp.get("/libraries")
-@require(LIST, service.Rollup)
+@require(LIST, Rollup)
 def libraries():
     chosen, cohorts, problems, today = _filter_and_cohorts()
     cohorts = {c.id: c.name for c in cohorts}
@@ -341,7 +341,7 @@ def _library_tables(library: Library) -> dict[str, tuple]:
 
 
 @bp.get("/libraries/<int:library_id>")
-@require(LIST, service.Rollup)
+@require(LIST, Rollup)
 def library(library_id: int):
     library = get_or_404(Library, library_id, FIGURES)
     return render_template(
@@ -354,7 +354,7 @@ def library(library_id: int):
 
 
 @bp.get("/libraries/<int:library_id>/<name>.csv")
-@require(LIST, service.Rollup)
+@require(LIST, Rollup)
 def library_csv(library_id: int, name: str):
     library = get_or_404(Library, library_id, FIGURES)
     tables = _library_tables(library)
@@ -387,7 +387,7 @@ def _report_year(today) -> service.SchoolYear:
 
 
 @bp.get("/annual-report")
-@require(LIST, service.Rollup)
+@require(LIST, Rollup)
 def annual_report():
     chosen, _, problems, today = _filter_and_cohorts()
     year = _report_year(today)
