@@ -319,7 +319,7 @@ def visible_case_study_drafts(user: User) -> Any:
     return None
 
 
-MAX_ID = 2**31 - 1  # ids are INTEGER columns
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (the API's page numbers keep to it too)
 
 
 def valid_id(value: int | None) -> int | None:

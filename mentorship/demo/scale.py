@@ -53,7 +53,7 @@ from ..services import milestones
 from ..services.auth import hash_password
 from ..services.checkins import next_date
 from ..services.milestone_facts import FactBook
-from ..services.months import add_months, due_when_given, planned_due_on
+from ..services.months import add_months
 from . import scale_data as data
 
 CALIFORNIA, NATIONAL = "california", "national"
@@ -734,8 +734,7 @@ class _Generator:
             if step.scope == StepScope.PARTNERSHIP:
                 targets = list(zip(partnerships, contacts, strict=True))
             for partnership, contact in targets:
-                planned = planned_due_on(start, step.month_offset, contact)
-                due = due_when_given(planned, start, None, 0)  # as milestones._due_on
+                due = milestones.step_due_on(start, step.month_offset, contact)
                 status, done_on = "not started", None
                 if pilot["begun"] and due + lag <= self.today:
                     status = "done"

@@ -485,10 +485,24 @@ def _due_on(
     given_on: date | None = None,
     grace_days: int = GRACE_DAYS,
 ) -> date:
-    """The plan's date, capped at the pilot's outer bound; a step given to a running pilot
-    on `given_on` gets the grace period (`months.due_when_given`)."""
-    planned = _planned_due_on(step, participation, first_contact)
-    return due_when_given(planned, participation.start_date, given_on, grace_days)
+    return step_due_on(
+        participation.start_date, step.month_offset, first_contact, given_on, grace_days
+    )
+
+
+def step_due_on(
+    start: date,
+    month_offset: int,
+    first_contact: date | None,
+    given_on: date | None = None,
+    grace_days: int = GRACE_DAYS,
+) -> date:
+    """When a step of the plan is due for a pilot that started on `start`: the plan's
+    date, capped at the pilot's outer bound; a step given to a running pilot on
+    `given_on` gets the grace period (`months.due_when_given`). The demo generator
+    dates its milestones with this too."""
+    planned = planned_due_on(start, month_offset, first_contact)
+    return due_when_given(planned, start, given_on, grace_days)
 
 
 def _moved_due_on(

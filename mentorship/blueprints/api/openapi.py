@@ -12,13 +12,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...access import MAX_ID
 from ...models import CardModel, Enrolment, Governance, ParticipationRole
 from ...models.library import CALIFORNIA_COUNTIES, COOPERATIVE_SYSTEMS
 from ...services.api_tokens import TOKEN_START
 
 DEFAULT_PER_PAGE = 50
 MAX_PER_PAGE = 200
-MAX_ID = 2_147_483_647  # ids and page numbers fit a 32-bit integer column
 
 
 def ref(name: str) -> dict[str, str]:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from flask import abort, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from ...access import MAX_ID, valid_id
 from ...extensions import db
 from ...models import (
     Cohort,
@@ -32,7 +33,7 @@ from ...services.months import months_between
 from ...services.risk import RiskSettings
 from ...templating import local_today, query_args
 from . import bp
-from .openapi import DEFAULT_PER_PAGE, MAX_ID, MAX_PER_PAGE, document
+from .openapi import DEFAULT_PER_PAGE, MAX_PER_PAGE, document
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
 
@@ -140,7 +141,7 @@ def paged(query: sa.Select, serialise: Callable[[Any], dict]):
 
 def one(kind: type, object_id: int, query: sa.Select, serialise: Callable[[Any], dict]):
     # An id past the column's range is simply not there (PostgreSQL would refuse it).
-    found = object_id <= MAX_ID and db.session.scalar(query.where(kind.id == object_id))
+    found = valid_id(object_id) and db.session.scalar(query.where(kind.id == object_id))
     if not found:
         abort(404, f"There is no {kind.__name__.lower()} with id {object_id}.")
     return jsonify(data=serialise(found))

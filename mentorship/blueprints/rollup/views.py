@@ -17,7 +17,7 @@ from ...services import rollup as service
 from ...services.county_map import build_county_map
 from ...services.figures import Figures, figures_by_library, percent_value
 from ...services.risk import RiskSettings
-from ...tables import Column, csv_response, figure_columns
+from ...tables import Column, ListPage, csv_response, figure_columns, requested_page
 from ...templating import local_today
 from . import bp
 
@@ -271,7 +271,7 @@ def libraries():
     if request.args.get("format") == "csv":
         rows = service.library_figures(db.session.scalars(query).all(), chosen, today, settings)
         return csv_response("rollup-libraries", LIBRARY_COLUMNS, rows)
-    page = db.paginate(query, per_page=50, error_out=False)
+    page = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
     return render_template(
         "rollup/libraries.html",
         filter=chosen,
@@ -394,11 +394,12 @@ def annual_report():
     if request.args.get("format") == "csv":
         rows = service.annual_report(year, f=chosen)
         return csv_response(f"annual-report-{year.key}", ANNUAL_COLUMNS, rows)
-    page = max(request.args.get("page", 1, type=int), 1)
+    number, per_page = requested_page(), current_app.config["PER_PAGE"]
+    # The figures are summed for the rows shown only (a statewide year is thousands).
     rows, total = _cached(
-        ("annual report", chosen, year, page, today),
+        ("annual report", chosen, year, number, per_page, today),
         lambda: (
-            service.annual_report(year, f=chosen, limit=100, offset=100 * (page - 1)),
+            service.annual_report(year, f=chosen, limit=per_page, offset=per_page * (number - 1)),
             service.annual_report_count(year, f=chosen),
         ),
     )
@@ -408,9 +409,7 @@ def annual_report():
         years=service.school_years(today, back=8),
         library=None,
         rows=rows,
-        total=total,
-        page_number=page,
-        per_page=100,
+        page=ListPage(rows, number, per_page, total),
         columns=ANNUAL_COLUMNS[1:],  # the year is in the heading; the CSV keeps it
         problems=problems,
         filter=chosen,
