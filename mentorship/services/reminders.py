@@ -295,7 +295,8 @@ def _render(due: Due) -> tuple[str, str, str]:
 
 
 def decide(now: datetime | None = None) -> int:
-    """Write every reminder due now to the outbox; returns how many rows were new."""
+    """Write every reminder due now to the outbox; returns how many rows were new. The
+    caller (the scheduler's job) commits."""
     now = now or datetime.now(UTC)
     today = local_now(now).date()
     candidates = [
@@ -336,7 +337,6 @@ def decide(now: datetime | None = None) -> int:
             )
     inserted = _insert_new(rows)
     _ran("decide", now)
-    db.session.commit()
     return inserted
 
 
