@@ -63,13 +63,7 @@ NATIONAL_ROUND = "National round {} (synthetic)"
 SEED = 2026
 CHUNK = 50_000
 # Steps of the default plan whose completion moves a district partnership to a stage.
-STAGE_OF_STEP = {
-    "first_meeting": 2,
-    "commitment_letter": 3,
-    "data_agreement": 4,
-    "technical_plan": 5,
-    "first_launch": 6,
-}
+STAGE_OF_STEP = demo.STAGE_OF_STEP
 CADENCE_DAYS = {"weekly": 7, "every two weeks": 14, "monthly": 30, "every two months": 61}
 
 
