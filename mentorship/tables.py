@@ -146,3 +146,14 @@ def figure_columns(figures_of: Callable[[Any], Figures], partnerships: bool = Tr
         Column("Students using cards", lambda r: figures_of(r).using, numeric=True),
         Column("Coverage %", lambda r: percent_value(figures_of(r).coverage), numeric=True),
     ]
+
+
+# An outcome report's own figures (one row per report), the same on every table and CSV.
+OUTCOME_REPORT_COLUMNS = (
+    Column("Period from", lambda r: r.period_start),
+    Column("Period to", lambda r: r.period_end),
+    Column("Students enrolled", lambda r: r.students_enrolled, numeric=True),
+    Column("Physical cards", lambda r: r.physical_cards, numeric=True),
+    Column("Digital cards", lambda r: r.digital_cards, numeric=True),
+    Column("Students using cards", lambda r: r.students_using_cards, numeric=True),
+)

@@ -17,7 +17,14 @@ from ...services import rollup as service
 from ...services.county_map import build_county_map
 from ...services.figures import Figures, figures_by_library, percent_value
 from ...services.risk import RiskSettings
-from ...tables import Column, ListPage, csv_response, figure_columns, requested_page
+from ...tables import (
+    OUTCOME_REPORT_COLUMNS,
+    Column,
+    ListPage,
+    csv_response,
+    figure_columns,
+    requested_page,
+)
 from ...templating import local_today
 from . import bp
 
@@ -292,15 +299,7 @@ PARTNER_COLUMNS = [
     Column("Fine-free", lambda p: "not decided" if p.fine_free is None else p.fine_free),
     *figure_columns(lambda p: p.figures, partnerships=False),
 ]
-FIGURE_COLUMNS = [
-    Column("School district", lambda r: r.district),
-    Column("Period from", lambda r: r.period_start),
-    Column("Period to", lambda r: r.period_end),
-    Column("Students enrolled", lambda r: r.students_enrolled, numeric=True),
-    Column("Physical cards", lambda r: r.physical_cards, numeric=True),
-    Column("Digital cards", lambda r: r.digital_cards, numeric=True),
-    Column("Students using cards", lambda r: r.students_using_cards, numeric=True),
-]
+FIGURE_COLUMNS = [Column("School district", lambda r: r.district), *OUTCOME_REPORT_COLUMNS]
 PILOT_COLUMNS = [
     Column("Cohort", lambda p: p.cohort),
     Column("Month", lambda p: p.status.months, numeric=True),
