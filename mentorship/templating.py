@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
+from . import charts
 from .access import LIST, Rollup, may
 from .models import (
     Agreement,
@@ -129,6 +130,7 @@ def register(app: Flask) -> None:
         percent=percent,
     )
     app.jinja_env.globals.update(
+        charts=charts,
         navigation=navigation,
         may=may,
         url_with=url_with,
