@@ -17,10 +17,7 @@ from typing import Any
 from ...access import MAX_ID
 from ...models.library import CALIFORNIA_COUNTIES, COOPERATIVE_SYSTEMS
 from ...services.api_tokens import TOKEN_START
-from .schemas import component_schemas
-
-DEFAULT_PER_PAGE = 50
-MAX_PER_PAGE = 200
+from .schemas import DEFAULT_PER_PAGE, MAX_PER_PAGE, component_schemas, page_schema
 
 
 def ref(name: str) -> dict[str, str]:
@@ -46,24 +43,9 @@ def enum_of(values: list[str], null: bool = False) -> dict[str, Any]:
 
 
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
-COUNT = {"type": "integer", "minimum": 0}
 DATE = {"type": "string", "format": "date"}
 
 SCHEMAS: dict[str, dict[str, Any]] = component_schemas()
-
-
-def page_schema(item: str) -> dict[str, Any]:
-    link = {"type": ["string", "null"], "format": "uri"}
-    return obj(
-        {
-            "data": {"type": "array", "items": ref(item)},
-            "page": {"type": "integer", "minimum": 1},
-            "per_page": {"type": "integer", "minimum": 1, "maximum": MAX_PER_PAGE},
-            "total": COUNT,
-            "next": link,
-            "prev": link,
-        }
-    )
 
 
 def _error_response(description: str, bearer_challenge: bool = False) -> dict[str, Any]:

@@ -294,6 +294,29 @@ class Rollup(Schema):
     counties: list[CountyFigures]
 
 
+DEFAULT_PER_PAGE, MAX_PER_PAGE = 50, 200
+Link = Annotated[str, Field(json_schema_extra={"format": "uri"})]
+
+
+class Paged(Schema):
+    """One page of a list and where the others are (full addresses, or null)."""
+
+    data: list[dict[str, Any]]  # the rows, each already written by its own schema
+    page: int = Field(ge=1)
+    per_page: int = Field(ge=1, le=MAX_PER_PAGE)
+    total: Count
+    next: Link | None
+    prev: Link | None
+
+
+def page_schema(item: str) -> dict[str, Any]:
+    """The schema of a page of `item`s (a component schema's name)."""
+    schema = _tidy(Paged.model_json_schema(mode="serialization"))
+    schema.pop("description", None)
+    schema["properties"]["data"]["items"] = {"$ref": f"#/components/schemas/{item}"}
+    return schema
+
+
 class ErrorBody(Schema):
     status: int = Field(ge=400, le=599)
     message: str

@@ -29,7 +29,8 @@ from ...services.figures import figures_by_district, figures_of_library
 from ...services.risk import RiskSettings
 from ...templating import local_today, query_args
 from . import bp, schemas
-from .openapi import DEFAULT_PER_PAGE, MAX_PER_PAGE, document
+from .openapi import document
+from .schemas import DEFAULT_PER_PAGE, MAX_PER_PAGE
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
 
@@ -125,14 +126,15 @@ def paged(query: sa.Select, serialise: Callable[[Any], dict]):
     per_page = _int_arg("per_page", default=DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE)
     result = db.paginate(query, page=page, per_page=per_page, error_out=False)
     last = max(result.pages, 1)
-    return jsonify(
-        data=[serialise(row) for row in result.items],
-        page=page,
-        per_page=per_page,
-        total=result.total,
-        next=_page_url(page + 1) if page < last else None,
-        prev=_page_url(min(page - 1, last)) if page > 1 else None,
-    )
+    answer = {
+        "data": [serialise(row) for row in result.items],
+        "page": page,
+        "per_page": per_page,
+        "total": result.total,
+        "next": _page_url(page + 1) if page < last else None,
+        "prev": _page_url(min(page - 1, last)) if page > 1 else None,
+    }
+    return jsonify(schemas.dump(schemas.Paged, answer))
 
 
 def one(kind: type, object_id: int, query: sa.Select, serialise: Callable[[Any], dict]):
