@@ -17,7 +17,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, Literal
 
-from pydantic import AliasPath, BaseModel, ConfigDict, Field, ValidationInfo, model_validator
+from pydantic import (
+    AliasPath,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic.json_schema import models_json_schema
 
 from ...access import MAX_ID
@@ -36,18 +44,19 @@ class Schema(BaseModel):
         extra="forbid", from_attributes=True, populate_by_name=True, use_enum_values=True
     )
 
+
+class WithDerived(Schema):
+    """A schema with fields that are no attribute of the source, worked out from it."""
+
     @classmethod
     def derived(cls, source: Any, context: dict[str, Any]) -> dict[str, Any]:
-        """Fields that are no attribute of the source, worked out from it."""
-        return {}
+        raise NotImplementedError
 
     @model_validator(mode="wrap")
     @classmethod
     def _read(cls, source: Any, handler: Any, info: ValidationInfo) -> Any:
         if not isinstance(source, dict | BaseModel):
-            derived = cls.derived(source, info.context or {})
-            if derived:
-                source = _With(source, derived)
+            source = _With(source, cls.derived(source, info.context or {}))
         return handler(source)
 
 
@@ -74,7 +83,7 @@ class PublicContact(Schema):
     phone: str = Field(validation_alias="contact_phone")
 
 
-class Library(Schema):
+class Library(WithDerived):
     id: Id
     name: str
     short_name: str
@@ -93,7 +102,7 @@ class Library(Schema):
         return {"public_contact": source}  # its contact_* columns
 
 
-class Participation(Schema):
+class Participation(WithDerived):
     """A library taking part in a cohort."""
 
     library_id: Id
@@ -154,9 +163,10 @@ class Partnership(Schema):
     rollout_order: int = Field(ge=1)
     active: bool
 
+    @field_validator("stage_dates")
     @classmethod
-    def derived(cls, source: Any, context: dict[str, Any]) -> dict[str, Any]:
-        return {"stage_dates": sorted(source.stage_dates, key=lambda d: d.stage.position)}
+    def _in_stage_order(cls, dates: list[StageDate]) -> list[StageDate]:
+        return sorted(dates, key=lambda d: d.position)
 
 
 class OutcomeFigure(Schema):
