@@ -41,6 +41,7 @@ from .models import (
     SchoolDistrict,
     User,
 )
+from .services.help import Guide as HelpGuide
 from .services.rollup import Rollup
 from .services.toolkit import Page as ToolkitPage
 
@@ -176,6 +177,7 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (User, CALENDAR): _oneself,  # every role has a feed of its own
     (AuditEvent, LIST): _staff,
     (ToolkitPage, VIEW): _anyone,
+    (HelpGuide, VIEW): _anyone,  # every guide, so a pilot can read how staff pair them
     (Rollup, LIST): _staff_or_state,
     (Library, FIGURES): _state_or_own_library,
     (Pairing, EDIT): _staff,

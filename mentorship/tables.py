@@ -64,12 +64,17 @@ def _streamed(query: sa.Select) -> Iterator[Any]:
 
 
 def csv_response(
-    filename: str, columns: Sequence[Column], rows: Iterable[Any] | sa.Select
+    filename: str,
+    columns: Sequence[Column],
+    rows: Iterable[Any] | sa.Select,
+    streamed: bool = False,
 ) -> Response:
     """Every row as CSV. Given a select (of one entity), the rows are fetched and sent
     as they are written: a long export starts at once and never sits whole in memory."""
     if isinstance(rows, sa.Select):
         body = stream_with_context(_csv_chunks(columns, _streamed(rows)))
+    elif streamed:  # a generator that reads the database as it goes
+        body = stream_with_context(_csv_chunks(columns, rows))
     else:
         body = "".join(_csv_chunks(columns, rows))
     return Response(
