@@ -36,6 +36,12 @@ def local_datetime(value: datetime | None) -> str:
     return value.astimezone(zone).strftime("%b %-d, %Y %-I:%M %p")
 
 
+def figures_as_of() -> str:
+    """Now, in the program's time zone, for "Figures as of …" on printed pages."""
+    zone = ZoneInfo(current_app.config["TIME_ZONE"])
+    return datetime.now(zone).strftime("%b %-d, %Y %-I:%M %p %Z")
+
+
 def local_today() -> date:
     """Today in the program's time zone (California), not the server's."""
     return datetime.now(ZoneInfo(current_app.config["TIME_ZONE"])).date()

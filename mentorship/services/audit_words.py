@@ -93,6 +93,14 @@ _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
 _BARE_LABEL = re.compile(r"^[A-Z][A-Za-z]+ \d*$")  # "Pairing 7": a label with nothing to say
 
 
+# Actions whose sentence says all without the changed values (so no names are looked up).
+QUIET = {"create", "propose", "publish", "revoke", "end", "comment", "plan change"}
+
+
+def _shows_changes(event: AuditEvent) -> bool:
+    return event.action not in QUIET and not event.action.startswith(("done: ", "reopened: "))
+
+
 @dataclass(frozen=True)
 class Sentence:
     event: AuditEvent
@@ -105,6 +113,8 @@ def _names(events: Sequence[AuditEvent]) -> dict[type, dict[int, str]]:
     """The names of every record the events' changes point to: one query per kind."""
     wanted: dict[type, set[int]] = defaultdict(set)
     for event in events:
+        if not _shows_changes(event):
+            continue
         for field, values in (event.changes or {}).items():
             kind = ID_FIELDS.get(field)
             if kind:
@@ -249,7 +259,7 @@ def _sentence(event: AuditEvent, names, zone) -> str:
         return f"{what} opened again by itself: {action[10:]}"
     if action in verbs:
         sentence = verbs[action]()
-        if action in ("create", "propose", "publish", "revoke", "end", "comment", "plan change"):
+        if action in QUIET:
             return sentence
         rest = _changes(event, names, zone, skip=("active", "hidden"))
         return f"{sentence} ({rest})" if rest else sentence

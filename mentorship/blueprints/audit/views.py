@@ -36,7 +36,9 @@ def index():
     query = audit.log_query(kind, library.id if library else None)
     zone = current_app.config["TIME_ZONE"]
     if request.args.get("format") == "csv":  # streamed, every row
-        return csv_response("audit-log", CSV_COLUMNS, audit_words.streamed(query, zone), streamed=True)
+        return csv_response(
+            "audit-log", CSV_COLUMNS, audit_words.streamed(query, zone), streamed=True
+        )
     page = audit.log_page(
         query,
         current_app.config["PER_PAGE"] * 2,

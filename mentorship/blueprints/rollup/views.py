@@ -18,7 +18,7 @@ from ...services.county_map import build_county_map
 from ...services.figures import Figures, figures_by_library, percent_value
 from ...services.risk import RiskSettings
 from ...tables import Column, csv_response, figure_columns
-from ...templating import local_today
+from ...templating import figures_as_of, local_today
 from . import bp
 
 
@@ -205,6 +205,7 @@ def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
         tables=_tables(figures, {c.name: c.id for c in cohorts}),
         charts=charts,
         county_map=county_map,
+        as_of=figures_as_of(),  # drawn with the figures, so cached with them
     )
 
 
