@@ -205,6 +205,10 @@ def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
         tables=_tables(figures, {c.name: c.id for c in cohorts}),
         charts=charts,
         county_map=county_map,
+        county_urls={
+            name: _rollup_url(**{**chosen.args(), "county": name})
+            for name in service.CALIFORNIA_COUNTIES
+        },
         as_of=figures_as_of(),  # drawn with the figures, so cached with them
     )
 
