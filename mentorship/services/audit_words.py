@@ -90,7 +90,6 @@ ID_FIELDS: dict[str, type] = {
 
 _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _ISO_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}")
-_BARE_LABEL = re.compile(r"^[A-Z][A-Za-z]+ \d*$")  # "Pairing 7": a label with nothing to say
 
 
 # Actions whose sentence says all without the changed values (so no names are looked up).
@@ -188,7 +187,8 @@ def _who(event: AuditEvent) -> str:
 def _what(event: AuditEvent) -> str:
     noun = NOUNS.get(event.object_type, "record")
     label = event.object_label or ""
-    if not label or _BARE_LABEL.match(label):
+    # "Pairing 7" (what older rows were labelled): nothing to say but the kind.
+    if not label or label == f"{event.object_type} {event.object_id or ''}".strip():
         return f"a {noun}"
     if event.object_type in ("Milestone", "TemplateStep"):
         return f"‘{label}’"
@@ -208,7 +208,7 @@ def _changes(event: AuditEvent, names, zone, skip=()) -> str:
         words = field_words(field)
         new_words = value_words(field, new, names, zone)
         if old is None or old == "":
-            parts.append(f"{words} {new_words}")
+            parts.append(f"{words} set to {new_words}")
         else:
             parts.append(f"{words} from {value_words(field, old, names, zone)} to {new_words}")
     return "; ".join(parts)
