@@ -112,3 +112,10 @@ def test_the_help_links_on_the_pages_with_a_rule_resolve(client, app):
     for href in seen:
         assert _resolves(href), href
         assert client.get(href.partition("#")[0]).status_code == 200
+
+
+def test_the_readme_first_screen_gives_the_two_commands_the_sign_ins_and_the_guide():
+    first_screen = "\n".join((ROOT / "README.md").read_text().splitlines()[:35])
+    for words in ("make run", "make test", "staff@demo.test", "pilot@demo.test",
+                  "mentor@demo.test", "state@demo.test", "demo-password", "/help/"):  # fmt: skip
+        assert words in first_screen, words
