@@ -118,8 +118,13 @@ def test_the_audit_page_and_csv_give_words_and_keep_the_machine_columns(client, 
     page = client.get("/audit/").get_data(as_text=True)
     assert "Dana Whitfield (program staff) added the cohort ‘Year 3’" in page
     assert ">Cohort</option>" in page  # the kinds by their names in words
+    with app.app_context():  # a change naming another record: looked up while streaming
+        hayward = make_library("Hayward Public Library")
+        _event(None, "update", "User", 99, "Ana Souza", {"library_id": [None, hayward.id]})
+        db.session.commit()
     rows = list(csv.reader(io.StringIO(client.get("/audit/?format=csv").get_data(as_text=True))))
     header = rows[0]
+    assert any("library set to Hayward Public Library" in row[1] for row in rows[1:])
     assert header[:2] == ["When", "What happened"]
     for machine in (
         "At (UTC)",
