@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from flask import Flask, current_app, g, request, url_for
@@ -133,6 +134,15 @@ def help_url(guide: str, anchor: str = "") -> str:
     return url_for("help.guide", guide=guide, _anchor=anchor or None)
 
 
+def toolkit_title(page: str) -> str:
+    """A toolkit page's title, for where a plan names it (its short name if it is gone)."""
+    from .services import toolkit
+
+    kit = toolkit.toolkit_from(Path(current_app.config["TOOLKIT_DIR"]))
+    found = kit.pages.get(page) if page else None
+    return found.title if found else page or ""
+
+
 def query_args() -> dict[str, str]:
     """This request's query arguments that can go back into url_for: none that would
     clash with the route's own arguments or url_for's options (`_method`, `_external`)."""
@@ -168,6 +178,7 @@ def register(app: Flask) -> None:
         may=may,
         url_with=url_with,
         toolkit_url=toolkit_url,
+        toolkit_title=toolkit_title,
         figure_definitions=DEFINITIONS,
         help_url=help_url,
         role_badge=role_badge,

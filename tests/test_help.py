@@ -95,6 +95,7 @@ def test_the_help_links_on_the_pages_with_a_rule_resolve(client, app):
             "/at-risk",
             f"/participations/{pilot.id}/timeline",
             f"/participations/{pilot.id}/letter",
+            f"/libraries/{participation.library_id}/partners",
             f"/pairings/cohorts/{participation.cohort_id}",
             f"/pairings/{pairing.id}/check-ins",
             "/preferences",
