@@ -10,7 +10,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, g, request, url_for
 from flask_login import current_user
 
-from .access import LIST, may
+from . import charts
+from .access import LIST, Rollup, may
 from .models import (
     Agreement,
     ApiToken,
@@ -26,7 +27,6 @@ from .models import (
 from .rendering import render_markdown
 from .services.figures import DEFINITIONS, percent
 from .services.help import figure_anchor
-from .services.rollup import Rollup
 from .services.words import plural
 
 
@@ -174,6 +174,7 @@ def register(app: Flask) -> None:
         start_words=start_words,
     )
     app.jinja_env.globals.update(
+        charts=charts,
         navigation=navigation,
         may=may,
         url_with=url_with,

@@ -3,9 +3,8 @@ from pathlib import Path
 from flask import abort, current_app, render_template
 from flask_login import current_user
 
-from ...access import VIEW, require
+from ...access import VIEW, HelpGuide, require
 from ...services import help as help_service
-from ...services.help import Guide
 from . import bp
 
 
@@ -15,7 +14,7 @@ def current_help() -> help_service.Help:
 
 
 @bp.get("/")
-@require(VIEW, Guide)
+@require(VIEW, HelpGuide)
 def index():
     found = current_help()
     return render_template(
@@ -27,7 +26,7 @@ def index():
 
 
 @bp.get("/<guide>")
-@require(VIEW, Guide)
+@require(VIEW, HelpGuide)
 def guide(guide: str):
     found = current_help().guides.get(guide)
     if found is None:
