@@ -514,9 +514,9 @@ def unsubscribe_url(user_id: int, kind: str) -> str:
     return prefix + unsubscribe_token(user_id, kind)
 
 
-def message_id(row_id: int, created_at: datetime, sender: str) -> str:
+def message_id(row_id: int, created_at: datetime, domain: str) -> str:
     """The same for every try of one row: a receiver, or staff, can spot a repeat."""
-    return f"<outbox.{row_id}.{created_at:%Y%m%d%H%M%S}@{mail.sender_domain(sender)}>"
+    return f"<outbox.{row_id}.{created_at:%Y%m%d%H%M%S}@{domain}>"
 
 
 def _mail_for(row: _Claimed) -> mail.Mail:
@@ -535,15 +535,16 @@ def _mail_for(row: _Claimed) -> mail.Mail:
             ("List-Unsubscribe", f"<{link}>"),
             ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
         ),
-        message_id=message_id(row.id, row.created_at, _sender()),
+        message_id=message_id(row.id, row.created_at, _sender_domain()),
     )
 
 
-def _sender() -> str:
-    sender = current_app.extensions.get("outbox_sender")
-    if sender is None:
-        sender = current_app.extensions["outbox_sender"] = mail.default_sender(current_app.config)
-    return sender
+def _sender_domain() -> str:
+    domain = current_app.extensions.get("outbox_sender_domain")
+    if domain is None:
+        domain = mail.sender_domain(mail.default_sender(current_app.config))
+        current_app.extensions["outbox_sender_domain"] = domain
+    return domain
 
 
 def status_counts() -> dict[str, int]:
