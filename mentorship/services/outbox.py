@@ -233,17 +233,20 @@ def _marker():
             connection.exec_driver_sql("RESET synchronous_commit")
 
 
-def _change(connection, rows: list[_Claimed], held_as: OutboxStatus, **values) -> int:
+def _change(
+    connection, rows: list[_Claimed], held_as: OutboxStatus | tuple[OutboxStatus, ...], **values
+) -> int:
     """Change rows this sender still holds in state `held_as`, in one statement;
     committed when it returns. Returns how many it changed."""
     if not rows:
         return 0
+    held = held_as if isinstance(held_as, tuple) else (held_as,)
     return connection.execute(
         sa.update(OutboxMessage)
         .where(
             OutboxMessage.id.in_([row.id for row in rows]),
             OutboxMessage.claim_token == rows[0].token,
-            OutboxMessage.status == held_as,
+            OutboxMessage.status.in_(held),
         )
         .values(**values)
     ).rowcount
@@ -354,7 +357,9 @@ def _deliver(rows: list[_Claimed], opted_out: set, marks, today: date) -> Delive
             result.sent += _change(
                 marks,
                 confirmed,
-                OutboxStatus.SENDING,
+                # A sender paused past the timeout finds its rows unconfirmed: the 250
+                # settles them (unless they went back to be sent again: then they repeat).
+                (OutboxStatus.SENDING, OutboxStatus.UNCONFIRMED),
                 status=OutboxStatus.SENT,
                 sent_at=_now(),
                 last_error="",
