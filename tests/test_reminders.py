@@ -448,10 +448,15 @@ def test_a_sender_killed_mid_run_loses_and_repeats_nothing(app, ctx, mailbox, sm
     first.wait()
     output = second.communicate(timeout=60)[0].decode()
     assert second.returncode == 0, output[-2000:]
-    assert len(mailbox.messages) == due, output[-2000:]
-    assert len(set(_sent(mailbox))) == due  # every one exactly once
+    received = [int(m["X-Outbox-Key"]) for m in mailbox.messages]
+    assert len(received) == len(set(received)), output[-2000:]  # never twice
     db.session.expire_all()
-    assert set(db.session.scalars(sa.select(OutboxMessage.status))) == {OutboxStatus.SENT}
+    for row in db.session.scalars(sa.select(OutboxMessage)):
+        # Sent and received; or killed between its record and the server's reply: shown
+        # as unconfirmed (tests/test_outbox_faults.py kills at each point on purpose).
+        assert (row.status == OutboxStatus.SENT and row.id in received) or (
+            row.status == OutboxStatus.UNCONFIRMED
+        ), (row.id, row.status, row.last_error)
 
 
 def test_the_scheduler_command_decides_as_of_the_moment_it_is_given(app, ctx, mailbox):

@@ -333,53 +333,67 @@ def _deliver(rows: list[_Claimed], opted_out: set, marks, today: date) -> Delive
                 reachable = True
                 _server_reachable(marks)
             group, sendable = sendable[: len(slots)], sendable[len(slots) :]
-            begun: dict[int, _Claimed] = {}
-            for slot, row in zip(slots, group, strict=False):
-                try:
-                    outgoing.begin(slot, _mail_for(row))
-                    begun[slot] = row
-                except mail.Refused as refused:
-                    result += _refused(marks, row, OutboxStatus.CLAIMED, str(refused))
-                except mail.ServerTrouble as trouble:  # before its dot: nothing arrived
-                    result.released += _release(marks, [row])
-                    result.trouble = f"the mail server went away: {trouble}"
-            held = _hold(marks, token, [r.id for r in begun.values()], [r.id for r in sendable])
-            for slot, row in list(begun.items()):
-                if row.id not in held:  # taken over: close it, and the server drops it
-                    outgoing.drop(slot)
-                    del begun[slot]
-                    result.lost += 1
-            result.lost += sum(1 for row in sendable if row.id not in held)
-            sendable = [row for row in sendable if row.id in held]
-            outcome: dict[int, Exception | None] = outgoing.write_dots(list(begun))
-            outcome.update(outgoing.read_replies([s for s in begun if s not in outcome]))
-            confirmed = [begun[slot] for slot, reply in outcome.items() if reply is None]
-            result.sent += _change(
-                marks,
-                confirmed,
-                # A sender paused past the timeout finds its rows unconfirmed: the 250
-                # settles them (unless they went back to be sent again: then they repeat).
-                (OutboxStatus.SENDING, OutboxStatus.UNCONFIRMED),
-                status=OutboxStatus.SENT,
-                sent_at=_now(),
-                last_error="",
+            sendable = _send_group(
+                outgoing, marks, token, dict(zip(slots, group, strict=False)), sendable, result
             )
-            for slot, reply in outcome.items():
-                if isinstance(reply, mail.Refused):
-                    result += _refused(marks, begun[slot], OutboxStatus.SENDING, str(reply))
-                elif reply is not None:
-                    result.unconfirmed += _change(
-                        marks,
-                        [begun[slot]],
-                        OutboxStatus.SENDING,
-                        status=OutboxStatus.UNCONFIRMED,
-                        last_error=(
-                            "unconfirmed: the connection failed after the final dot, before "
-                            f"the server's reply ({reply}); it may or may not have been "
-                            "delivered"
-                        )[:2000],
-                    )
     return result
+
+
+def _send_group(
+    outgoing: mail.Outgoing,
+    marks,
+    token: str,
+    group: dict[int, _Claimed],
+    rest: list[_Claimed],
+    result: Delivery,
+) -> list[_Claimed]:
+    """One message on each slot: begin, record (and refresh the claim on `rest`), dot,
+    reply. Returns the rows of `rest` this sender still holds."""
+    begun: dict[int, _Claimed] = {}
+    for slot, row in group.items():
+        try:
+            outgoing.begin(slot, _mail_for(row))
+            begun[slot] = row
+        except mail.Refused as refused:
+            result += _refused(marks, row, OutboxStatus.CLAIMED, str(refused))
+        except mail.ServerTrouble as trouble:  # before its dot: nothing arrived
+            result.released += _release(marks, [row])
+            result.trouble = f"the mail server went away: {trouble}"
+    held = _hold(marks, token, [r.id for r in begun.values()], [r.id for r in rest])
+    for slot, row in list(begun.items()):
+        if row.id not in held:  # taken over: close it, and the server drops it
+            outgoing.drop(slot)
+            del begun[slot]
+            result.lost += 1
+    result.lost += sum(1 for row in rest if row.id not in held)
+    outcome: dict[int, Exception | None] = outgoing.write_dots(list(begun))
+    outcome.update(outgoing.read_replies([s for s in begun if s not in outcome]))
+    confirmed = [begun[slot] for slot, reply in outcome.items() if reply is None]
+    result.sent += _change(
+        marks,
+        confirmed,
+        # A sender paused past the timeout finds its rows unconfirmed: the 250 settles
+        # them (unless they went back to be sent again: then they repeat).
+        (OutboxStatus.SENDING, OutboxStatus.UNCONFIRMED),
+        status=OutboxStatus.SENT,
+        sent_at=_now(),
+        last_error="",
+    )
+    for slot, reply in outcome.items():
+        if isinstance(reply, mail.Refused):
+            result += _refused(marks, begun[slot], OutboxStatus.SENDING, str(reply))
+        elif reply is not None:
+            result.unconfirmed += _change(
+                marks,
+                [begun[slot]],
+                OutboxStatus.SENDING,
+                status=OutboxStatus.UNCONFIRMED,
+                last_error=(
+                    "unconfirmed: the connection failed after the final dot, before the "
+                    f"server's reply ({reply}); it may or may not have been delivered"
+                )[:2000],
+            )
+    return [row for row in rest if row.id in held]
 
 
 def _release(marks, rows: list[_Claimed]) -> int:
