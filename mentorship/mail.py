@@ -233,6 +233,7 @@ class Outgoing:
         self.logging_only = not config["MAIL_SERVER"]
         self.slots: list[smtplib.SMTP | None] = [None] * max(width, 1)
         self.last_error = ""
+        self.reachable_noted = False  # the caller noted once that the server answers
 
     @property
     def width(self) -> int:

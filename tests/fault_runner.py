@@ -29,10 +29,10 @@ def _die_at(point: str, nth: int) -> None:
 
     hold, write_dots = outbox._hold, mail.Outgoing.write_dots
 
-    def hold_then(connection, token, begun, rest):
+    def hold_then(connection, token, begun):
         if begun and point == "before-mark":
             arrived()
-        held = hold(connection, token, begun, rest)
+        held = hold(connection, token, begun)
         if begun and point == "after-mark":
             arrived()
         return held

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import time
 from collections import defaultdict
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
@@ -206,17 +207,19 @@ def send_due(
 ) -> Delivery:
     """Claim and deliver batches until nothing is due, `max_batches` were done, or the
     mail server is in trouble (the next run tries again). `now` only dates the age
-    rule (an operator's replay); claims and retries keep the clock."""
+    rule (an operator's replay); claims and retries keep the clock. The SMTP
+    connections stay open from one batch to the next."""
     batch_size = batch_size or current_app.config["OUTBOX_CLAIM_BATCH"]
     total, batches = Delivery(), 0
-    while max_batches is None or batches < max_batches:
-        rows = claim(batch_size)
-        if not rows:
-            break
-        total += deliver(rows, today=_today(now or _now()))
-        batches += 1
-        if total.trouble:
-            break
+    with mail.outgoing(current_app.config["OUTBOX_CONNECTIONS"]) as outgoing:
+        while max_batches is None or batches < max_batches:
+            rows = claim(batch_size)
+            if not rows:
+                break
+            total += deliver(rows, today=_today(now or _now()), outgoing=outgoing)
+            batches += 1
+            if total.trouble:
+                break
     return total
 
 
@@ -252,34 +255,63 @@ def _change(
     ).rowcount
 
 
-def _hold(connection, token: str, begun: list[int], rest: list[int]) -> set[int]:
-    """Record the begun messages as `sending` and refresh the claim on the rest, in one
-    statement; returns the ids this sender still holds (the others were taken over)."""
-    ids = begun + rest
-    if not ids:
+def _hold(connection, token: str, begun: list[int]) -> set[int]:
+    """Record begun messages as `sending`, refreshing their claim; returns the ids this
+    sender still holds (the others were taken over)."""
+    if not begun:
         return set()
-    status = (
-        sa.case(
-            (OutboxMessage.id.in_(begun), OutboxStatus.SENDING.value), else_=OutboxMessage.status
-        )
-        if begun
-        else OutboxMessage.status
-    )
     return set(
         connection.execute(
             sa.update(OutboxMessage)
             .where(
-                OutboxMessage.id.in_(ids),
+                OutboxMessage.id.in_(begun),
                 OutboxMessage.claim_token == token,
                 OutboxMessage.status == OutboxStatus.CLAIMED,
             )
-            .values(status=status, claimed_at=_now())
+            .values(status=OutboxStatus.SENDING, claimed_at=_now())
             .returning(OutboxMessage.id)
         ).scalars()
     )
 
 
-def deliver(rows: list[_Claimed], today: date | None = None) -> Delivery:
+def _confirm(connection, token: str, confirmed: list[int]) -> int:
+    """Record as `sent` the messages the server answered 250 to."""
+    if not confirmed:
+        return 0
+    return connection.execute(
+        sa.update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(confirmed),
+            OutboxMessage.claim_token == token,
+            # A sender paused past the timeout finds its rows unconfirmed: the 250
+            # settles them (unless they went back to be sent again: then they repeat).
+            OutboxMessage.status.in_([OutboxStatus.SENDING, OutboxStatus.UNCONFIRMED]),
+        )
+        .values(status=OutboxStatus.SENT, sent_at=_now(), last_error="")
+    ).rowcount
+
+
+def _refresh(connection, token: str, rest: list[int]) -> set[int]:
+    """Keep the claim on rows not yet sent; returns those this sender still holds."""
+    if not rest:
+        return set()
+    return set(
+        connection.execute(
+            sa.update(OutboxMessage)
+            .where(
+                OutboxMessage.id.in_(rest),
+                OutboxMessage.claim_token == token,
+                OutboxMessage.status == OutboxStatus.CLAIMED,
+            )
+            .values(claimed_at=_now())
+            .returning(OutboxMessage.id)
+        ).scalars()
+    )
+
+
+def deliver(
+    rows: list[_Claimed], today: date | None = None, outgoing: mail.Outgoing | None = None
+) -> Delivery:
     opted_out = set(
         db.session.execute(
             sa.select(EmailOptOut.user_id, EmailOptOut.kind).where(
@@ -289,7 +321,10 @@ def deliver(rows: list[_Claimed], today: date | None = None) -> Delivery:
     )
     db.session.commit()  # no transaction stays open while we talk to the SMTP server
     with _marker() as marks:
-        return _deliver(rows, opted_out, marks, today or _today(_now()))
+        if outgoing is not None:
+            return _deliver(rows, opted_out, marks, today or _today(_now()), outgoing)
+        with mail.outgoing(current_app.config["OUTBOX_CONNECTIONS"]) as own:
+            return _deliver(rows, opted_out, marks, today or _today(_now()), own)
 
 
 def _skip_reason(row: _Claimed, opted_out: set, today: date) -> str:
@@ -305,7 +340,9 @@ def _skip_reason(row: _Claimed, opted_out: set, today: date) -> str:
     return ""
 
 
-def _deliver(rows: list[_Claimed], opted_out: set, marks, today: date) -> Delivery:
+def _deliver(
+    rows: list[_Claimed], opted_out: set, marks, today: date, outgoing: mail.Outgoing
+) -> Delivery:
     result = Delivery()
     skipped: dict[str, list[_Claimed]] = defaultdict(list)
     sendable = []
@@ -319,36 +356,36 @@ def _deliver(rows: list[_Claimed], opted_out: set, marks, today: date) -> Delive
     if not sendable:
         return result
     token = sendable[0].token
-    reachable = False
-    with mail.outgoing(current_app.config["OUTBOX_CONNECTIONS"]) as outgoing:
-        while sendable:
-            try:
-                slots = outgoing.connect()
-            except mail.ServerTrouble as trouble:
-                result.released += _release(marks, sendable)
-                result.trouble = f"the mail server is unreachable: {trouble}"
-                _server_unreachable(marks, str(trouble))
-                break
-            if not reachable:
-                reachable = True
-                _server_reachable(marks)
-            group, sendable = sendable[: len(slots)], sendable[len(slots) :]
-            sendable = _send_group(
-                outgoing, marks, token, dict(zip(slots, group, strict=False)), sendable, result
-            )
+    # The claim is refreshed with each group's record; rows not yet begun are refreshed
+    # on their own every quarter of the timeout, so a live sender's claim never expires.
+    every = current_app.config["OUTBOX_CLAIM_TIMEOUT"] / 4
+    refreshed = time.monotonic()
+    while sendable:
+        try:
+            slots = outgoing.connect()
+        except mail.ServerTrouble as trouble:
+            result.released += _release(marks, sendable)
+            result.trouble = f"the mail server is unreachable: {trouble}"
+            _server_unreachable(marks, str(trouble))
+            break
+        if not outgoing.reachable_noted:
+            outgoing.reachable_noted = True
+            _server_reachable(marks)
+        if time.monotonic() - refreshed > every:
+            held = _refresh(marks, token, [row.id for row in sendable])
+            result.lost += sum(1 for row in sendable if row.id not in held)
+            sendable = [row for row in sendable if row.id in held]
+            refreshed = time.monotonic()
+        group, sendable = sendable[: len(slots)], sendable[len(slots) :]
+        _send_group(outgoing, marks, token, dict(zip(slots, group, strict=False)), result)
     return result
 
 
 def _send_group(
-    outgoing: mail.Outgoing,
-    marks,
-    token: str,
-    group: dict[int, _Claimed],
-    rest: list[_Claimed],
-    result: Delivery,
-) -> list[_Claimed]:
-    """One message on each slot: begin, record (and refresh the claim on `rest`), dot,
-    reply. Returns the rows of `rest` this sender still holds."""
+    outgoing: mail.Outgoing, marks, token: str, group: dict[int, _Claimed], result: Delivery
+) -> None:
+    """One message on each slot: begin; record them as sending (refreshing the claim);
+    dot; reply; record the confirmed ones as sent."""
     begun: dict[int, _Claimed] = {}
     for slot, row in group.items():
         try:
@@ -359,26 +396,14 @@ def _send_group(
         except mail.ServerTrouble as trouble:  # before its dot: nothing arrived
             result.released += _release(marks, [row])
             result.trouble = f"the mail server went away: {trouble}"
-    held = _hold(marks, token, [r.id for r in begun.values()], [r.id for r in rest])
+    held = _hold(marks, token, [r.id for r in begun.values()])
     for slot, row in list(begun.items()):
         if row.id not in held:  # taken over: close it, and the server drops it
             outgoing.drop(slot)
             del begun[slot]
             result.lost += 1
-    result.lost += sum(1 for row in rest if row.id not in held)
     outcome: dict[int, Exception | None] = outgoing.write_dots(list(begun))
     outcome.update(outgoing.read_replies([s for s in begun if s not in outcome]))
-    confirmed = [begun[slot] for slot, reply in outcome.items() if reply is None]
-    result.sent += _change(
-        marks,
-        confirmed,
-        # A sender paused past the timeout finds its rows unconfirmed: the 250 settles
-        # them (unless they went back to be sent again: then they repeat).
-        (OutboxStatus.SENDING, OutboxStatus.UNCONFIRMED),
-        status=OutboxStatus.SENT,
-        sent_at=_now(),
-        last_error="",
-    )
     for slot, reply in outcome.items():
         if isinstance(reply, mail.Refused):
             result += _refused(marks, begun[slot], OutboxStatus.SENDING, str(reply))
@@ -393,7 +418,8 @@ def _send_group(
                     f"server's reply ({reply}); it may or may not have been delivered"
                 )[:2000],
             )
-    return [row for row in rest if row.id in held]
+    confirmed = [begun[slot].id for slot, reply in outcome.items() if reply is None]
+    result.sent += _confirm(marks, token, confirmed)
 
 
 def _release(marks, rows: list[_Claimed]) -> int:
