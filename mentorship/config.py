@@ -106,7 +106,7 @@ def load_settings(instance_path: str) -> dict:
         # refreshes its claim with every group of messages).
         "OUTBOX_CLAIM_TIMEOUT": _int("OUTBOX_CLAIM_TIMEOUT", 300),
         # Rows a sender claims at a time (each group of OUTBOX_CONNECTIONS refreshes them).
-        "OUTBOX_CLAIM_BATCH": _int("OUTBOX_CLAIM_BATCH", 256),
+        "OUTBOX_CLAIM_BATCH": _int("OUTBOX_CLAIM_BATCH", 1000),
         # Times an unconfirmed message (no reply to its final dot) is sent again with the
         # same Message-ID: 0 never repeats a message (it is shown to staff instead).
         "OUTBOX_RESEND_UNCONFIRMED": _int("OUTBOX_RESEND_UNCONFIRMED", 0),
