@@ -36,6 +36,9 @@ from ..models import (
     SchoolDistrict,
     User,
 )
+from .partnerships import expiring_agreements
+from .risk import RiskLevel, RiskSettings, assess_pilots, level_counts
+from .words import plural
 
 
 @dataclass(frozen=True)
@@ -201,8 +204,6 @@ def _milestones(today: date) -> Iterator[Due]:
 
 
 def _agreements(today: date) -> Iterator[Due]:
-    from .partnerships import expiring_agreements
-
     windows = sorted(_settings()["REMINDER_AGREEMENT_DAYS"], reverse=True)  # 90, 30
     for row in expiring_agreements(today, days=windows[0]):
         if row.expired:
@@ -228,9 +229,6 @@ def _digest(now: datetime) -> Iterator[Due]:
     send_day = week_start + timedelta(days=config["REMINDER_DIGEST_WEEKDAY"])
     if (local.date(), local.hour) < (send_day, config["REMINDER_DIGEST_HOUR"]):
         return
-    from .partnerships import expiring_agreements
-    from .risk import RiskLevel, RiskSettings, assess_pilots, level_counts
-
     today = local.date()
     assessed = assess_pilots(today, RiskSettings.from_config(config))
     counts = level_counts(assessed)
@@ -242,9 +240,11 @@ def _digest(now: datetime) -> Iterator[Due]:
         )
     )
     summary = (
-        f"{counts[RiskLevel.AT_RISK]} pilots at risk, "
-        f"{counts[RiskLevel.NEEDS_ATTENTION]} need attention, "
-        f"{overdue} check-ins overdue, {len(expiring)} agreements expire within 30 days"
+        f"{plural(counts[RiskLevel.AT_RISK], 'pilot')} at risk, "
+        f"{counts[RiskLevel.NEEDS_ATTENTION]} "
+        f"{'needs' if counts[RiskLevel.NEEDS_ATTENTION] == 1 else 'need'} attention, "
+        f"{plural(overdue, 'check-in')} overdue, {plural(len(expiring), 'agreement')} "
+        f"{'expires' if len(expiring) == 1 else 'expire'} within 30 days"
     )
     details = tuple(
         f"{r.participation.library.name} ({r.level.label}): {'; '.join(r.reasons)}"
@@ -300,7 +300,8 @@ def _render(due: Due) -> tuple[str, str, str]:
 
 
 def decide(now: datetime | None = None) -> int:
-    """Write every reminder due now to the outbox; returns how many rows were new."""
+    """Write every reminder due now to the outbox; returns how many rows were new. The
+    caller (the scheduler's job) commits."""
     now = now or datetime.now(UTC)
     today = local_now(now).date()
     candidates = [
@@ -344,7 +345,6 @@ def decide(now: datetime | None = None) -> int:
             )
     inserted = _insert_new(rows)
     _ran("decide", now)
-    db.session.commit()
     return inserted
 
 
