@@ -346,12 +346,7 @@ def rollup_figures():
         system=_choice_arg("system", COOPERATIVE_SYSTEMS, what="cooperative system"),
         year=_choice_arg("year", rollup.SCHOOL_YEARS, rollup.SchoolYear.parse, "school year"),
     )
-    figures = rollup.rollup(
-        chosen,
-        today,
-        RiskSettings.from_config(current_app.config),
-        current_app.config["ROLLUP_CACHE_SECONDS"],
-    )
+    figures = rollup.rollup(chosen, today, RiskSettings.from_config(current_app.config))
     return jsonify(
         data={
             "filter": {

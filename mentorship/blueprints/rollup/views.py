@@ -7,10 +7,9 @@ check-ins or people's contact details (the library's public contact is shown).
 from __future__ import annotations
 
 from flask import abort, current_app, render_template, request, url_for
-from flask_login import current_user
-from markupsafe import Markup
 
 from ...access import FIGURES, LIST, get_or_404, require
+from ...caching import annual_report_key, cohorts_key, remembered
 from ...extensions import db
 from ...models import Library
 from ...services import rollup as service
@@ -157,30 +156,20 @@ def _filter_args() -> dict[str, str]:
     }
 
 
-def _cached(key: tuple, make):
-    """`make()`, kept for ROLLUP_CACHE_SECONDS in this process (0: always fresh)."""
-    seconds = current_app.config["ROLLUP_CACHE_SECONDS"]
-    return service.cache.get(key, seconds, make) if seconds > 0 else make()
-
-
 def _filter_and_cohorts():
     """The filter from the URL (unknown values dropped, with a message) and the cohorts."""
     today = local_today()
-    cohorts = _cached(("cohorts", today), service.active_cohorts)
+    cohorts = remembered(cohorts_key(today), list[service.CohortChoice], service.active_cohorts)
     chosen, problems = service.parse_filter(request.args, {c.id for c in cohorts}, today)
     return chosen, cohorts, problems, today
 
 
 def _figures(chosen: service.RollupFilter, today) -> service.RollupFigures:
-    return service.rollup(
-        chosen,
-        today,
-        RiskSettings.from_config(current_app.config),
-        current_app.config["ROLLUP_CACHE_SECONDS"],
-    )
+    return service.rollup(chosen, today, RiskSettings.from_config(current_app.config))
 
 
-def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
+def _figures_context(chosen: service.RollupFilter, cohorts, today) -> dict:
+    """What rollup/_figures.html draws: the figures, their tables, charts and the map."""
     figures = _figures(chosen, today)
     county_map = build_county_map(
         {c.county: c.coverage for c in figures.counties},
@@ -199,28 +188,22 @@ def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
         "quarters": [(q.label, q.cards) for q in figures.quarters[-12:]],
         "fine_free": [(c.key, c.programme_cards) for c in figures.coverage["fine_free"]],
     }
-    return render_template(
-        "rollup/_figures.html",
-        figures=figures,
-        tables=_tables(figures, {c.name: c.id for c in cohorts}),
-        charts=charts,
-        county_map=county_map,
-    )
+    return {
+        "figures": figures,
+        "tables": _tables(figures, {c.name: c.id for c in cohorts}),
+        "charts": charts,
+        "county_map": county_map,
+    }
 
 
 @bp.get("/")
 @require(LIST, service.Rollup)
 def index():
     chosen, cohorts, problems, today = _filter_and_cohorts()
-    # The figures' HTML is the same for everyone with this role and filter: draw it once.
-    figures_html = _cached(
-        ("html", chosen, today, current_user.role),
-        lambda: _render_figures(chosen, cohorts, today),
-    )
     return render_template(
         "rollup/index.html",
         filter=chosen,
-        figures_html=Markup(figures_html),
+        **_figures_context(chosen, cohorts, today),
         cohorts=cohorts,
         problems=problems,
         years=service.school_years(today),
@@ -395,8 +378,9 @@ def annual_report():
         rows = service.annual_report(year, f=chosen)
         return csv_response(f"annual-report-{year.key}", ANNUAL_COLUMNS, rows)
     page = max(request.args.get("page", 1, type=int), 1)
-    rows, total = _cached(
-        ("annual report", chosen, year, page, today),
+    rows, total = remembered(
+        annual_report_key(chosen, year, page, today),
+        tuple[list[service.AnnualReportRow], int],
         lambda: (
             service.annual_report(year, f=chosen, limit=100, offset=100 * (page - 1)),
             service.annual_report_count(year, f=chosen),

@@ -7,9 +7,9 @@ from datetime import date
 
 import sqlalchemy as sa
 
+from ...caching import remembered, rollup_key
 from ...extensions import db
 from ..risk import RiskLevel, RiskSettings
-from .caching import cache
 from .figures import (
     CohortCount,
     CountyFigures,
@@ -82,9 +82,8 @@ def compute(f: RollupFilter, today: date, settings: RiskSettings) -> RollupFigur
     )
 
 
-def rollup(
-    f: RollupFilter, today: date, settings: RiskSettings, cache_seconds: float = 0
-) -> RollupFigures:
-    if cache_seconds <= 0:
-        return compute(f, today, settings)
-    return cache.get((f, today, settings), cache_seconds, lambda: compute(f, today, settings))
+def rollup(f: RollupFilter, today: date, settings: RiskSettings) -> RollupFigures:
+    """`compute`, kept for ROLLUP_CACHE_SECONDS per filter (see mentorship.caching)."""
+    return remembered(
+        rollup_key(f, today, settings), RollupFigures, lambda: compute(f, today, settings)
+    )
