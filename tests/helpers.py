@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask_sqlalchemy.session import Session as FlaskSession
 
 from mentorship.extensions import db
 from mentorship.models import (
@@ -98,6 +99,19 @@ def make_district(name: str | None = None, **values) -> SchoolDistrict:
     db.session.commit()
     db.session.refresh(district)  # still readable after the app context ends
     return district
+
+
+@contextmanager
+def commits_only_flush():
+    """Inside the block `commit` only flushes, so a request's changes are rolled back when
+    it ends: many requests can run against one world without changing what the next sees
+    (the access matrix and the access table do so)."""
+    commit = FlaskSession.commit
+    FlaskSession.commit = FlaskSession.flush
+    try:
+        yield
+    finally:
+        FlaskSession.commit = commit
 
 
 @contextmanager
