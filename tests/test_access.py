@@ -17,21 +17,16 @@ import re
 
 import pytest
 
-from mentorship.extensions import db
-from mentorship.models import (
-    ActionItem,
-    CaseStudy,
-    CaseStudyStatus,
-    CheckIn,
-    Pairing,
-    PairingStatus,
-)
+from mentorship.models import ActionItem
 from tests.helpers import (
     PASSWORD,
     commits_only_flush,
+    make_case_study,
+    make_check_in,
     make_cohort,
     make_district,
     make_library,
+    make_pairing,
     make_participation,
     make_user,
 )
@@ -169,35 +164,20 @@ def _make_world(app) -> dict:
 
 def _case_studies(own_library, other_library) -> dict[str, int]:
     """A draft of ours, a draft of another library, and that library's published one."""
-    made = {
-        "own_case_study": CaseStudy(library_id=own_library.id, title="Our draft"),
-        "other_case_study": CaseStudy(library_id=other_library.id, title="Their draft"),
-        "published_case_study": CaseStudy(
-            library_id=other_library.id, title="Theirs", status=CaseStudyStatus.PUBLISHED
-        ),
+    return {
+        "own_case_study": make_case_study(own_library, "Our draft").id,
+        "other_case_study": make_case_study(other_library, "Their draft").id,
+        "published_case_study": make_case_study(other_library, "Theirs", status="published").id,
     }
-    db.session.add_all(made.values())
-    db.session.commit()
-    return {key: case_study.id for key, case_study in made.items()}
 
 
 def _pairings_with_check_ins(own_pilot, other_library, cohort) -> dict[str, int]:
     """Our pilot and another library's pilot, each paired and with one action item."""
     ids = {}
     for key, pilot in (("", own_pilot), ("other_", make_participation(other_library, cohort))):
-        mentor = make_participation(make_library(), cohort, "mentor")
-        pairing = Pairing(
-            pilot_participation_id=pilot.id,
-            mentor_participation_id=mentor.id,
-            status=PairingStatus.ACTIVE,
-            start_date=cohort.start_date,
-        )
+        pairing = make_pairing(pilot, start=cohort.start_date)
         item = ActionItem(text="Call the district", owner_library_id=pilot.library_id)
-        check_in = CheckIn(
-            pairing=pairing, held_on=cohort.start_date, mode="call", action_items=[item]
-        )
-        db.session.add(check_in)
-        db.session.commit()
+        make_check_in(pairing, cohort.start_date, action_items=(item,))
         ids |= {f"{key}pairing": pairing.id, f"{key}action_item": item.id}
     return ids
 

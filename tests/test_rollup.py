@@ -13,7 +13,7 @@ import redis
 
 from mentorship import caching, create_app
 from mentorship.extensions import cache, db
-from mentorship.models import CardModel, Enrolment, OutcomeReport
+from mentorship.models import CardModel, Enrolment
 from mentorship.services import rollup
 from mentorship.services.risk import RiskSettings, assess_pilots
 from mentorship.services.rollup import RollupFilter, SchoolYear
@@ -25,6 +25,7 @@ from tests.helpers import (
     make_library,
     make_participation,
     make_partnership,
+    make_report,
     make_user,
 )
 
@@ -34,18 +35,7 @@ SETTINGS = RiskSettings()
 
 
 def _report(partnership, start, end, enrolled, physical, digital, using=None):
-    db.session.add(
-        OutcomeReport(
-            partnership_id=partnership.id,
-            period_start=start,
-            period_end=end,
-            students_enrolled=enrolled,
-            physical_cards=physical,
-            digital_cards=digital,
-            students_using_cards=using,
-        )
-    )
-    db.session.commit()
+    make_report(partnership, start, end, enrolled, physical, digital, using)
 
 
 @pytest.fixture
