@@ -262,3 +262,45 @@ def milestone_of(pilot, step_key: str, partnership=None) -> Milestone:
             else Milestone.partnership_id.is_(None),
         )
     )
+
+
+# The demo program, seeded once per day it is dated from, then copied ---------------------
+
+_demo_rows: dict[date, dict[str, list[dict]]] = {}
+_KEPT_BY_MIGRATIONS = {"partnership_stages"}  # reference rows: already in every database
+
+
+def load_demo(today: date | None = None) -> None:
+    """The demo program, as `seed_demo(today)` makes it, into an empty migrated database.
+
+    The first call per `today` seeds it for real and keeps a copy of every row; later
+    calls (in any test database of the run) insert that copy, which takes a fraction of
+    the seed's time. Tests of the seed itself call `seed_demo`."""
+    from mentorship.demo import seed_demo
+
+    today = today or date.today()
+    tables = [t for t in db.metadata.sorted_tables if t.name not in _KEPT_BY_MIGRATIONS]
+    if today not in _demo_rows:
+        seed_demo(today)
+        db.session.commit()
+        _demo_rows[today] = {
+            t.name: [
+                dict(row._mapping)
+                for row in db.session.execute(sa.select(t).order_by(*t.primary_key))
+            ]
+            for t in tables
+        }
+        return
+    for table in tables:  # parents before children; within a table, by id
+        if _demo_rows[today][table.name]:
+            db.session.execute(table.insert(), _demo_rows[today][table.name])
+    if db.session.get_bind().dialect.name == "postgresql":
+        for table in tables:  # rows came with their ids: sequences move past them
+            if "id" in table.c and table.c.id.autoincrement is not False:
+                db.session.execute(
+                    sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"
+                    )
+                )
+    db.session.commit()

@@ -35,7 +35,7 @@ import pytest
 import sqlalchemy as sa
 from flask import current_app
 
-from mentorship.demo import DEMO_PASSWORD, YEAR2_NAME, seed_demo
+from mentorship.demo import DEMO_PASSWORD, YEAR2_NAME
 from mentorship.extensions import db
 from mentorship.models import (
     ActionItem,
@@ -64,7 +64,7 @@ from mentorship.services.auth import hash_password, make_password_token
 from mentorship.services.calendar import new_calendar_token
 from mentorship.services.cohorts import add_participation
 from mentorship.services.outbox import unsubscribe_token
-from tests.helpers import commits_only_flush
+from tests.helpers import commits_only_flush, load_demo
 
 HTTPS = "https://ssi.example"  # production is served over HTTPS: HSTS on every answer
 # Over HTTPS Flask-WTF also checks that a POST comes from this site (as browsers say).
@@ -373,7 +373,7 @@ def _world() -> tuple[dict[str, dict[str, object]], dict[str, dict], dict[str, s
     """Load the demo data and add what it lacks. Returns the object of each kind per
     variant, the few form fields a POST needs to reach its access check at all, and the
     names of the libraries whose objects are asked for."""
-    seed_demo(date.today())
+    load_demo(date.today())
     people = {u.email: u for u in db.session.scalars(sa.select(User))}
     staff, pilot, pilot2 = (people[EMAILS[p]] for p in ("staff", "pilot", "pilot2"))
     mentor = people[EMAILS["mentor"]]

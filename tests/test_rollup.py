@@ -20,6 +20,7 @@ from mentorship.services.rollup import RollupFilter, SchoolYear
 from tests.helpers import (
     PASSWORD,
     count_statements,
+    load_demo,
     make_cohort,
     make_district,
     make_library,
@@ -201,9 +202,8 @@ def test_school_years_read_and_write_their_key():
 
 def test_risk_levels_are_the_at_risk_lists(ctx):
     """The rollup counts levels with the same rules as the at-risk list, from grouped facts."""
-    from mentorship import demo
 
-    demo.seed_demo(today=TODAY)
+    load_demo(TODAY)
     db.session.commit()
     expected = {r.participation.id: r.level for r in assess_pilots(TODAY, SETTINGS)}
     statuses = rollup.pilot_statuses(RollupFilter(), TODAY, SETTINGS)
