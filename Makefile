@@ -19,9 +19,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+# One resolver pass for the app and the test extras (a clean clone installs once).
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
-	touch $@
+	touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed
 	MENTORSHIP_ENV=development $(FLASK) db upgrade

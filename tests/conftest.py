@@ -34,12 +34,17 @@ def pytest_configure(config):
 
 def pytest_collection_modifyitems(config, items):
     """Tests whose outcome cannot depend on the database (`any_database`) run in the
-    SQLite run only: `make test` runs the suite on both, side by side."""
+    SQLite run only: `make test` runs the suite on both, side by side. So do the browser
+    journeys: they check what a person sees and does; every rule they pass through is
+    tested on both databases without a browser (TEST_BROWSER_ON_POSTGRES=1 runs them)."""
     if not on_postgres():
         return
+    browser_too = not os.environ.get("TEST_BROWSER_ON_POSTGRES")
     once = pytest.mark.skip(reason="needs no particular database: runs in the SQLite run")
     for item in items:
-        if item.get_closest_marker("any_database"):
+        if item.get_closest_marker("any_database") or (
+            browser_too and item.get_closest_marker("browser")
+        ):
             item.add_marker(once)
 
 
