@@ -43,9 +43,9 @@ chromium:
 test: $(VENV)/.installed-test chromium
 	$(BIN)/ruff check .
 	@echo "== whole suite on SQLite and on PostgreSQL ($(TEST_DATABASE_URL)), side by side =="
-	@TEST_DATABASE_URL= TEST_CLOCK_SHIFT_DAYS=365 $(BIN)/pytest -q -p no:cacheprovider \
+	@TEST_DATABASE_URL= TEST_CLOCK_SHIFT_DAYS=365 $(BIN)/pytest -q -p no:cacheprovider --durations=30 \
 	    > test-sqlite.log 2>&1 & sqlite=$$!; \
-	  TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q -p no:cacheprovider \
+	  TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q -p no:cacheprovider --durations=30 \
 	    > test-postgres.log 2>&1; postgres=$$?; wait $$sqlite; sqlite=$$?; \
 	  for run in sqlite:$$sqlite postgres:$$postgres; do \
 	    name=$${run%%:*}; status=$${run##*:}; echo "== $$name (exit $$status) =="; \
