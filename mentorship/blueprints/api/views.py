@@ -357,7 +357,7 @@ def rollup_figures():
             },
             "computed_on": today.isoformat(),
             "libraries": figures.libraries,
-            "pilots": len(figures.pilots),
+            "pilots": figures.pilot_count,
             "cohorts": [
                 {
                     "cohort_id": c.cohort_id,
