@@ -5,7 +5,8 @@ the figures: one computes, the others read), a per-process cache otherwise, none
 `ROLLUP_CACHE_SECONDS` is 0 (the tests). Whatever the backend, a value is JSON with an
 HMAC over it keyed from `SECRET_KEY`, never a pickle: whoever can write to the Redis
 server can at most make a worker compute the figures again, not run code or show
-figures of their own. Values go in and out through `remembered`, which rebuilds the
+figures of their own (the rollup page's HTML is kept too, so this also keeps anyone
+from putting markup on it). Values go in and out through `remembered`, which rebuilds the
 service's dataclasses from the JSON with pydantic. Every cache key is made here.
 """
 
@@ -129,6 +130,11 @@ def _key(kind: str, *parts: object) -> str:
 def rollup_key(f, today, settings) -> str:
     """The rollup's figures for one filter (services.rollup.rollup)."""
     return _key("rollup", f, today, settings)
+
+
+def rollup_html_key(f, today, role) -> str:
+    """The rollup's figures drawn as HTML, for one role and filter (the rollup page)."""
+    return _key("rollup-html", f, today, role)
 
 
 def at_risk_key(cohort_id, system, today, settings) -> str:
