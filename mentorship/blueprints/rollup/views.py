@@ -170,8 +170,7 @@ def _figures(chosen: service.RollupFilter, today) -> service.RollupFigures:
     return service.rollup(chosen, today, RiskSettings.from_config(current_app.config))
 
 
-def _figures_context(chosen: service.RollupFilter, cohorts, today) -> dict:
-    """What rollup/_figures.html draws: the figures, their tables, charts and the map."""
+def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
     figures = _figures(chosen, today)
     county_map = build_county_map(
         {c.county: c.coverage for c in figures.counties},
@@ -190,12 +189,13 @@ def _figures_context(chosen: service.RollupFilter, cohorts, today) -> dict:
         "quarters": [(q.label, q.cards) for q in figures.quarters[-12:]],
         "fine_free": [(c.key, c.programme_cards) for c in figures.coverage["fine_free"]],
     }
-    return {
-        "figures": figures,
-        "tables": _tables(figures, {c.name: c.id for c in cohorts}),
-        "charts": charts,
-        "county_map": county_map,
-    }
+    return render_template(
+        "rollup/_figures.html",
+        figures=figures,
+        tables=_tables(figures, {c.name: c.id for c in cohorts}),
+        charts=charts,
+        county_map=county_map,
+    )
 
 
 @bp.get("/")
@@ -208,7 +208,7 @@ def index():
     figures_html = remembered(
         rollup_html_key(chosen, today, current_user.role),
         str,
-        lambda: render_template("rollup/_figures.html", **_figures_context(chosen, cohorts, today)),
+        lambda: _render_figures(chosen, cohorts, today),
     )
     return render_template(
         "rollup/index.html",
