@@ -17,6 +17,7 @@ from mentorship.models import CardModel, Enrolment
 from mentorship.services import rollup
 from mentorship.services.risk import RiskSettings, assess_pilots
 from mentorship.services.rollup import RollupFilter, SchoolYear
+from tests.conftest import Browserless
 from tests.helpers import (
     PASSWORD,
     count_statements,
@@ -451,6 +452,21 @@ def test_with_a_cache_url_every_web_process_shares_the_figures(app, program):
     finally:
         for name in server.scan_iter(f"{prefix}*"):
             server.delete(name)
+
+
+def test_the_rollup_page_is_drawn_once_per_filter_while_it_is_kept(app, program):
+    worker = _caching_app(app)
+    with worker.app_context():
+        make_user("state", email="state@example.org")
+    client = Browserless(worker.test_client())
+    client.login("state@example.org", PASSWORD)
+    first = client.get("/rollup/?county=Alameda").get_data(as_text=True)
+    with count_statements(worker) as statements:
+        again = client.get("/rollup/?county=Alameda").get_data(as_text=True)
+    assert again == first
+    assert len(statements) <= 2  # the signed-in person only: figures and page are kept
+    with worker.app_context():
+        db.engine.dispose()
 
 
 def test_without_a_cache_url_each_process_keeps_its_figures_as_json(app, program):
