@@ -198,6 +198,7 @@ def main() -> int:
             seed(libraries, per_library)
             started = time.perf_counter()
             decided = reminders.decide(NOW)
+            db.session.commit()
             decide_seconds = time.perf_counter() - started
         started = time.perf_counter()
         results = multiprocessing.get_context("fork").Queue()

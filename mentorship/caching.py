@@ -147,6 +147,6 @@ def cohorts_key(today) -> str:
     return _key("cohorts", today)
 
 
-def annual_report_key(f, year, page, today) -> str:
+def annual_report_key(f, year, page, per_page, today) -> str:
     """One page of the statewide annual report, with the row count."""
-    return _key("annual-report", f, year, page, today)
+    return _key("annual-report", f, year, page, per_page, today)
