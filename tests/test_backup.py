@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from mentorship import create_app
-from mentorship.demo import DEMO_PASSWORD, seed_demo
+from mentorship.demo import DEMO_PASSWORD
 from mentorship.extensions import db
 from mentorship.models import (
     AuditEvent,
@@ -31,6 +31,7 @@ from mentorship.models import (
 from mentorship.services import backup
 from tests.conftest import Browserless, app_settings
 from tests.databases import fresh_database, on_postgres
+from tests.helpers import load_demo
 
 EDGE_TEXT = 'Ñandú 📚 "quoted" \\ back\nsecond line\r\n\ttabbed \u2028 and ☕'
 LOGIN_AT = datetime(2026, 3, 8, 1, 30, 15, 123456, tzinfo=ZoneInfo("America/Los_Angeles"))
@@ -61,7 +62,7 @@ def target(tmp_path, smtp_server):
 
 def load_program() -> None:
     """The demo program plus rows that test the edges of the format."""
-    seed_demo(date(2026, 11, 25))
+    load_demo(date(2026, 11, 25))
     library = Library(
         name=EDGE_TEXT.splitlines()[0],
         county="Alameda",
