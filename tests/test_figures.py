@@ -35,6 +35,7 @@ from tests.helpers import (
     make_library,
     make_participation,
     make_partnership,
+    make_report,
     make_user,
 )
 
@@ -43,17 +44,7 @@ SETTINGS = RiskSettings()
 
 
 def _report(partnership, start, end, enrolled, cards):
-    db.session.add(
-        OutcomeReport(
-            partnership_id=partnership.id,
-            period_start=start,
-            period_end=end,
-            students_enrolled=enrolled,
-            physical_cards=cards,
-            digital_cards=0,
-        )
-    )
-    db.session.commit()
+    make_report(partnership, start, end, enrolled, physical=cards)
 
 
 @pytest.fixture

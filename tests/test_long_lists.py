@@ -21,7 +21,6 @@ from mentorship.models import (
     Library,
     Milestone,
     MilestoneComment,
-    Pairing,
     PairingStatus,
     Participation,
 )
@@ -32,6 +31,7 @@ from tests.helpers import (
     count_statements,
     make_cohort,
     make_library,
+    make_pairing,
     make_participation,
     make_partnership,
     make_pilot,
@@ -112,15 +112,12 @@ def test_a_cohort_page_costs_the_same_statements_for_3_or_30_libraries(app, clie
 
 
 def _pair(pilot_id: int, mentor_id: int, status=PairingStatus.ACTIVE) -> None:
-    db.session.add(
-        Pairing(
-            pilot_participation_id=pilot_id,
-            mentor_participation_id=mentor_id,
-            status=status,
-            start_date=date(2026, 1, 5) if status == PairingStatus.ACTIVE else None,
-        )
+    make_pairing(
+        db.session.get(Participation, pilot_id),
+        status,
+        start=date(2026, 1, 5) if status == PairingStatus.ACTIVE else None,
+        mentor=db.session.get(Participation, mentor_id),
     )
-    db.session.commit()
 
 
 def _board_cohort(pilots: int, mentors: int) -> tuple[int, list[int], list[int]]:

@@ -14,8 +14,6 @@ from mentorship.models import (
     AgreementKind,
     AuditEvent,
     LetterSigner,
-    Pairing,
-    PairingStatus,
     Partnership,
     PartnershipStage,
     SignerRole,
@@ -29,6 +27,7 @@ from tests.helpers import (
     make_cohort,
     make_district,
     make_library,
+    make_pairing,
     make_participation,
     make_partnership,
     make_user,
@@ -277,13 +276,7 @@ def _two_libraries(app):
         pilot = make_participation(hayward, cohort, "pilot")
         mentor = make_participation(berkeley, cohort, "mentor")
         yolo_pilot = make_participation(yolo, cohort, "pilot")
-        db.session.add(
-            Pairing(
-                pilot_participation_id=pilot.id,
-                mentor_participation_id=mentor.id,
-                status=PairingStatus.ACTIVE,
-            )
-        )
+        make_pairing(pilot, mentor=mentor)
         hayward_partner = _partnership(hayward, make_district("Hayward Unified"))
         db.session.execute(
             sa.update(Partnership)

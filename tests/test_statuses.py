@@ -19,6 +19,7 @@ from mentorship.templating import local_today
 from tests.helpers import (
     PASSWORD,
     count_statements,
+    load_demo,
     make_district,
     make_library,
     make_pairing,
@@ -118,9 +119,8 @@ def test_the_staff_digest_names_unpaired_pilots(ctx):
 def test_the_demo_shows_unpaired_pilots_with_their_reason(ctx):
     """The issue's cases on the demo data: a proposal removed (Merced), a pairing ended
     (Ontario), a pilot never paired; the rest of Year 2 paired and on track."""
-    from mentorship import demo
 
-    demo.seed_demo(today=TODAY)
+    load_demo(TODAY)
     year2 = db.session.scalar(demo_cohort_id())
     pairing.propose_whole_cohort(year2, actor=None)
     by_name = {p.pilot.library.name: p for p in pairing.open_pairings(year2)}

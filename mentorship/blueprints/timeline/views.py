@@ -201,9 +201,7 @@ def at_risk():
     if request.args.get("format") == "csv":
         rows = at_risk_service.every_row(chosen, today, settings)
         return csv_response("pilots-at-risk", RISK_COLUMNS, rows)
-    ranked = at_risk_service.ranked_pilots(
-        chosen, today, settings, current_app.config["ROLLUP_CACHE_SECONDS"]
-    )
+    ranked = at_risk_service.ranked_pilots(chosen, today, settings)
     page = paginate_list(
         at_risk_service.of_level(ranked, chosen.level), current_app.config["PER_PAGE"]
     )
