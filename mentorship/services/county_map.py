@@ -25,6 +25,11 @@ DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "california_counti
 # It stops at #2171b5 so the near-black borders keep 3:1 (WCAG 1.4.11) on every class.
 CLASS_FILLS = ("#eff3ff", "#bdd7e7", "#6baed6", "#4292c6", "#2171b5")
 CLASS_LABELS = ("0–19%", "20–39%", "40–59%", "60–79%", "80% or more")
+# The three lightest fills stay under 3:1 against white (WCAG 1.4.11), and no blue ramp
+# can lift them there while the darkest keeps 3:1 against the borders: those classes carry
+# a near-black pattern as well, each its own, so no class is told by a faint colour alone.
+CLASS_PATTERNS = ("sparse-dots", "dots", "stripes", None, None)
+PATTERN_INK = "#1b1f24"
 NO_FIGURES_LABEL = "no figures yet"
 # Near-black borders and marker outlines: 16.6:1 against white, 3.2:1 against the
 # darkest class. Markers also get white (a halo or a fill), so each has an edge of 3:1
@@ -44,12 +49,14 @@ class CountyShape:
     fill: str | None  # None: no figures, drawn hatched so it differs from "0–19%"
     coverage_class: int | None  # index into the legend, None for no figures
     label: str
+    pattern: str | None = None  # drawn over the fill (CLASS_PATTERNS)
 
 
 @dataclass(frozen=True)
 class LegendEntry:
     label: str
     fill: str | None  # None: the hatched "no figures" swatch
+    pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +142,7 @@ def build_county_map(
                 fill=None if klass is None else CLASS_FILLS[klass],
                 coverage_class=klass,
                 label=county_label(county["name"], ratio),
+                pattern=None if klass is None else CLASS_PATTERNS[klass],
             )
         )
 
@@ -164,7 +172,8 @@ def build_county_map(
             )
 
     legend = tuple(
-        LegendEntry(label, fill) for label, fill in zip(CLASS_LABELS, CLASS_FILLS, strict=True)
+        LegendEntry(label, fill, pattern)
+        for label, fill, pattern in zip(CLASS_LABELS, CLASS_FILLS, CLASS_PATTERNS, strict=True)
     )
     pilots = sum(m.role == "pilot" for m in markers)
     with_figures = sum(s.fill is not None for s in shapes)
