@@ -5,6 +5,8 @@ One set-based statement (`partnership_figures`) gives each partnership's figures
 `coverage(cards, enrolled)`. The definitions, word for word as the pages and the README
 write them:
 
+A period reported by school and grade counts as one report: the sum of its rows.
+
 - Students enrolled: the enrolment in the partnership's latest outcome report (in the
   chosen school year, when one is chosen), else the district's enrolment on record.
 - Cards to date: the cards (physical and digital) of all its outcome reports (in a chosen
@@ -110,29 +112,47 @@ def _joined():
     )
 
 
+def report_periods():
+    """One row per partnership and period: a whole-LEA report, or the sum of the period's
+    reports by school and grade (a period is reported one way or the other)."""
+    return (
+        sa.select(
+            OutcomeReport.partnership_id,
+            OutcomeReport.period_start,
+            OutcomeReport.period_end,
+            sa.func.sum(OutcomeReport.students_enrolled).label("students_enrolled"),
+            sa.func.sum(OutcomeReport.students_using_cards).label("students_using_cards"),
+            sa.func.sum(OutcomeReport.physical_cards + OutcomeReport.digital_cards).label("cards"),
+        )
+        .group_by(
+            OutcomeReport.partnership_id, OutcomeReport.period_start, OutcomeReport.period_end
+        )
+        .subquery("report_periods")
+    )
+
+
 def scoped_reports(partnerships, year: SchoolYear | None = None):
-    """The outcome reports of `partnerships` (a select of ids) up to the end of `year`, each
+    """The report periods of `partnerships` (a select of ids) up to the end of `year`, each
     with its cards, whether it is in the year (`in_scope`) and in the programme
     (`since_joining`), and its rank from the newest in its scope (`newest`)."""
     joined = _joined()
-    in_scope = (
-        OutcomeReport.period_end.between(year.first_day, year.last_day) if year else sa.true()
-    )
+    periods = report_periods()
+    in_scope = periods.c.period_end.between(year.first_day, year.last_day) if year else sa.true()
     query = (
         sa.select(
-            OutcomeReport.partnership_id,
+            periods.c.partnership_id,
             Partnership.library_id,
-            OutcomeReport.period_start,
-            OutcomeReport.period_end,
-            OutcomeReport.students_enrolled,
-            OutcomeReport.students_using_cards,
-            (OutcomeReport.physical_cards + OutcomeReport.digital_cards).label("cards"),
+            periods.c.period_start,
+            periods.c.period_end,
+            periods.c.students_enrolled,
+            periods.c.students_using_cards,
+            periods.c.cards,
             sa.case((in_scope, 1), else_=0).label("in_scope"),
             sa.case(
                 (
                     sa.and_(
                         joined.c.joined_on.is_not(None),
-                        OutcomeReport.period_end >= joined.c.joined_on,
+                        periods.c.period_end >= joined.c.joined_on,
                     ),
                     1,
                 ),
@@ -140,17 +160,17 @@ def scoped_reports(partnerships, year: SchoolYear | None = None):
             ).label("since_joining"),
             sa.func.row_number()
             .over(
-                partition_by=(OutcomeReport.partnership_id, in_scope),
-                order_by=(OutcomeReport.period_end.desc(), OutcomeReport.period_start.desc()),
+                partition_by=(periods.c.partnership_id, in_scope),
+                order_by=(periods.c.period_end.desc(), periods.c.period_start.desc()),
             )
             .label("newest"),
         )
-        .join(Partnership, Partnership.id == OutcomeReport.partnership_id)
+        .join(Partnership, Partnership.id == periods.c.partnership_id)
         .outerjoin(joined, joined.c.library_id == Partnership.library_id)
-        .where(OutcomeReport.partnership_id.in_(partnerships), Partnership.active.is_(True))
+        .where(periods.c.partnership_id.in_(partnerships), Partnership.active.is_(True))
     )
     if year:
-        query = query.where(OutcomeReport.period_end <= year.last_day)
+        query = query.where(periods.c.period_end <= year.last_day)
     return query.subquery()
 
 
