@@ -163,3 +163,45 @@ def make_pairing(
     db.session.add(pairing)
     db.session.commit()
     return pairing
+
+
+def make_school(lea: SchoolDistrict, name: str | None = None, **values):
+    """A school of `lea` (K–6 in the LEA's county unless told), its local library if given."""
+    from mentorship.models import LibrarySource, School
+
+    library = values.pop("local_library", None)
+    school = School(
+        lea_id=lea.id,
+        name=name or f"School {next(_numbers)}",
+        county=values.pop("county", lea.county),
+        low_grade=values.pop("low_grade", 0),
+        high_grade=values.pop("high_grade", 6),
+        local_library_id=library.id if library else None,
+        local_library_source=LibrarySource.STAFF if library else None,
+        **values,
+    )
+    db.session.add(school)
+    db.session.commit()
+    db.session.refresh(school)
+    return school
+
+
+def make_grade_report(partnership, school, start, end, grade=3, **counts):
+    """An outcome report row for one school and grade."""
+    from mentorship.models import OutcomeReport
+
+    report = OutcomeReport(
+        partnership_id=partnership.id,
+        school_id=school.id,
+        grade=grade,
+        period_start=start,
+        period_end=end,
+        students_enrolled=counts.pop("enrolled", 0),
+        physical_cards=counts.pop("physical", 0),
+        digital_cards=counts.pop("digital", 0),
+        students_with_cards=counts.pop("with_cards", None),
+        students_using_cards=counts.pop("using", None),
+    )
+    db.session.add(report)
+    db.session.commit()
+    return report

@@ -22,7 +22,7 @@ A period reported by school and grade counts as one report: the sum of its rows.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
@@ -35,8 +35,13 @@ from ..models import (
     Participation,
     ParticipationRole,
     Partnership,
+    PartnershipSchool,
+    ResourceUse,
+    School,
     SchoolDistrict,
+    SummerReaders,
 )
+from ..models.school import THIRD_GRADE
 
 if TYPE_CHECKING:  # the rollup imports this module
     from .rollup.years import SchoolYear
@@ -317,3 +322,220 @@ def figures_by_district(library_id: int) -> list[tuple[str, Figures]]:
         .order_by(Partnership.rollout_order, SchoolDistrict.name)
     )
     return [(row[0], as_figures(row[1:])) for row in rows]
+
+
+# --- The figures of Ed Code §19343 (the legislative report) ----------------------------
+# Per school year and per local public library; the library of a partnership's report is
+# the partnership's library (the one that partners with the school's LEA).
+
+LEGISLATIVE_DEFINITIONS = {
+    "Third-graders who obtained a card": "New cards (physical and digital) issued to "
+    "third-grade pupils in the grade-3 rows of the partnerships' outcome reports whose period "
+    "ends in the school year (July 1–June 30). A pupil counts when a card was issued to them "
+    "in the year, whether or not they held one before.",
+    "Third-graders with library access through the partnerships": "Third-grade pupils holding "
+    "a student card at the end of the school year, as the latest grade-3 row of the year for "
+    "each school covered by a partnership reports it. A school covered is one the "
+    "partnership chose, or every school of its LEA when it chose none. A row without the "
+    "number holding a card is not counted, and its school is listed.",
+    "New summer readers": "New summer readers the library counted in the summer that ends "
+    "the school year (summer 2029 for 2028–29), all grades, added up over its reports.",
+    "Increase in the use of other library resources": "For each kind (e-resource sessions, "
+    "checkouts, tutoring or homework-help sessions), uses by student cards in the school year "
+    "minus the uses in the year before, for libraries that reported both years. These count "
+    "uses, not pupils.",
+    "Reports used": "Outcome reports with a grade-3 row whose period ends in the school year, "
+    "of active partnerships.",
+    "Schools without a report": "Active schools with a third grade covered by an active "
+    "partnership, with no grade-3 row in the school year.",
+}
+
+
+def covered_schools():
+    """(school_id, partnership_id, library_id, lea_id) for each active school an active
+    partnership covers: the schools it chose, or all its LEA's schools when it chose none."""
+    chosen = sa.select(PartnershipSchool.partnership_id).where(
+        PartnershipSchool.partnership_id == Partnership.id
+    )
+    own_choice = sa.select(PartnershipSchool.id).where(
+        PartnershipSchool.partnership_id == Partnership.id,
+        PartnershipSchool.school_id == School.id,
+    )
+    return sa.select(
+        School.id.label("school_id"),
+        Partnership.id.label("partnership_id"),
+        Partnership.library_id,
+        School.lea_id,
+    ).join(
+        Partnership,
+        sa.and_(
+            Partnership.district_id == School.lea_id,
+            Partnership.active.is_(True),
+            School.active.is_(True),
+            sa.or_(~sa.exists(chosen), sa.exists(own_choice)),
+        ),
+    )
+
+
+@dataclass
+class LibraryLawFigures:
+    """One local public library's §19343 figures for a school year (exact counts)."""
+
+    library_id: int
+    name: str
+    county: str
+    obtained_card: int = 0  # (1)
+    with_access: int = 0  # (2)
+    summer_readers: int = 0  # (3)
+    reports: int = 0
+    schools_reporting: int = 0
+    schools_without_report: int = 0
+    schools_without_holding_count: int = 0
+    resource_use: dict = field(default_factory=dict)  # kind -> (this year, year before)
+
+    def increase(self, kind) -> int | None:  # (4)
+        this, before = self.resource_use.get(kind, (None, None))
+        return None if this is None or before is None else this - before
+
+
+def legislative_figures(year: SchoolYear) -> list[LibraryLawFigures]:
+    """Every library with a §19343 figure or a covered third-grade school in `year`, by
+    name: four statements, whatever the number of schools."""
+    in_year = OutcomeReport.period_end.between(year.first_day, year.last_day)
+    grade3 = (
+        sa.select(
+            Partnership.library_id,
+            OutcomeReport.id,
+            OutcomeReport.school_id,
+            OutcomeReport.physical_cards + OutcomeReport.digital_cards,
+            OutcomeReport.students_with_cards,
+            sa.func.row_number()
+            .over(
+                partition_by=(Partnership.library_id, OutcomeReport.school_id),
+                order_by=(OutcomeReport.period_end.desc(), OutcomeReport.period_start.desc()),
+            )
+            .label("newest"),
+        )
+        .join(Partnership, Partnership.id == OutcomeReport.partnership_id)
+        .where(Partnership.active.is_(True), OutcomeReport.grade == THIRD_GRADE, in_year)
+        .subquery()
+    )
+    rows: dict[int, LibraryLawFigures] = {}
+    per_library = sa.select(
+        grade3.c.library_id,
+        sa.func.sum(grade3.c[3]),
+        sa.func.sum(sa.case((grade3.c.newest == 1, grade3.c.students_with_cards), else_=0)),
+        sa.func.count(grade3.c.id),
+        sa.func.count(sa.distinct(grade3.c.school_id)),
+        sa.func.sum(
+            sa.case(
+                (sa.and_(grade3.c.newest == 1, grade3.c.students_with_cards.is_(None)), 1),
+                else_=0,
+            )
+        ),
+    ).group_by(grade3.c.library_id)
+    figures = {row[0]: row[1:] for row in db.session.execute(per_library)}
+
+    covered = covered_schools().subquery()
+    reported = sa.select(grade3.c.school_id).where(grade3.c.library_id == covered.c.library_id)
+    without = (
+        sa.select(covered.c.library_id, sa.func.count(sa.distinct(covered.c.school_id)))
+        .join(School, School.id == covered.c.school_id)
+        .where(
+            School.low_grade <= THIRD_GRADE,
+            School.high_grade >= THIRD_GRADE,
+            covered.c.school_id.not_in(reported),
+        )
+        .group_by(covered.c.library_id)
+    )
+    missing = dict(db.session.execute(without).all())
+
+    summer = dict(
+        db.session.execute(
+            sa.select(SummerReaders.library_id, sa.func.sum(SummerReaders.new_readers))
+            .where(SummerReaders.school_year == year.start)
+            .group_by(SummerReaders.library_id)
+        ).all()
+    )
+    use: dict[int, dict] = {}
+    for library_id, kind, school_year, uses in db.session.execute(
+        sa.select(
+            ResourceUse.library_id, ResourceUse.kind, ResourceUse.school_year, ResourceUse.uses
+        ).where(ResourceUse.school_year.in_((year.start, year.start - 1)))
+    ):
+        this, before = use.setdefault(library_id, {}).get(kind, (None, None))
+        if school_year == year.start:
+            this = uses
+        else:
+            before = uses
+        use[library_id][kind] = (this, before)
+
+    ids = set(figures) | set(missing) | set(summer) | set(use)
+    for library in db.session.execute(
+        sa.select(Library.id, Library.name, Library.county).where(Library.id.in_(ids))
+    ):
+        got = figures.get(library.id, (0, 0, 0, 0, 0))
+        rows[library.id] = LibraryLawFigures(
+            library_id=library.id,
+            name=library.name,
+            county=library.county,
+            obtained_card=int(got[0] or 0),
+            with_access=int(got[1] or 0),
+            reports=int(got[2] or 0),
+            schools_reporting=int(got[3] or 0),
+            schools_without_holding_count=int(got[4] or 0),
+            schools_without_report=int(missing.get(library.id, 0)),
+            summer_readers=int(summer.get(library.id, 0) or 0),
+            resource_use=use.get(library.id, {}),
+        )
+    return sorted(rows.values(), key=lambda row: row.name.lower())
+
+
+def coverage_gap_by_county() -> list[tuple[str, int, int, int]]:
+    """(county, schools with a third grade, of them in the gap, their third-graders) for
+    each county with such schools. A school is in the gap when its local public library
+    has no active partnership with its LEA that covers it (or it has no library named)."""
+    covered = covered_schools().subquery()
+    by_local = sa.exists(
+        sa.select(covered.c.school_id).where(
+            covered.c.school_id == School.id, covered.c.library_id == School.local_library_id
+        )
+    )
+    gap = sa.case((by_local, 0), else_=1)
+    rows = db.session.execute(
+        sa.select(
+            School.county,
+            sa.func.count(School.id),
+            sa.func.sum(gap),
+            sa.func.sum(gap * sa.func.coalesce(School.third_graders, 0)),
+        )
+        .where(
+            School.active.is_(True),
+            School.low_grade <= THIRD_GRADE,
+            School.high_grade >= THIRD_GRADE,
+        )
+        .group_by(School.county)
+        .order_by(School.county)
+    )
+    return [(county, int(n), int(g or 0), int(t or 0)) for county, n, g, t in rows]
+
+
+def coverage_gap_schools(county: str | None = None):
+    """A select of the schools in the gap (see `coverage_gap_by_county`), by county and name."""
+    covered = covered_schools().subquery()
+    by_local = sa.exists(
+        sa.select(covered.c.school_id).where(
+            covered.c.school_id == School.id, covered.c.library_id == School.local_library_id
+        )
+    )
+    query = (
+        sa.select(School)
+        .where(
+            School.active.is_(True),
+            School.low_grade <= THIRD_GRADE,
+            School.high_grade >= THIRD_GRADE,
+            ~by_local,
+        )
+        .order_by(School.county, School.name, School.id)
+    )
+    return query.where(School.county == county) if county else query
