@@ -231,3 +231,46 @@ def test_no_suppressed_value_can_be_worked_out_from_the_page_or_the_csv(app, pro
             assert row[figure] in page
     summer = {r["Name"]: r["New summer readers"] for r in rows}
     assert summer["San Benito County Free Library"] == SMALL
+
+
+def test_the_state_official_filters_a_county_and_opens_the_coverage_gap(app, program):
+    state = make_user("state", email="state@ca.gov")
+    client = Browserless(app.test_client())
+    _login(client, state.email)
+    page = client.get(f"/legislative-report?year={YEAR.key}&county=San+Benito")
+    text = page.get_data(as_text=True)
+    assert "San Benito County Free Library" in text and "Salinas Public Library" not in text
+    rows = list(csv.DictReader(io.StringIO(client.get(
+        f"/legislative-report.csv?year={YEAR.key}&county=San+Benito").get_data(as_text=True))))  # fmt: skip
+    assert [(r["Row"], r["Name"], r["Third-graders who obtained a card"]) for r in rows] == [
+        ("county", "San Benito County", "15"),
+        ("library", "San Benito County Free Library", "15"),
+    ]
+    printed = client.get(f"/legislative-report?year={YEAR.key}&print=1").get_data(as_text=True)
+    assert "Download the report as CSV" not in printed and "Method" in printed
+    gap = client.get("/coverage-gap?county=Marin").get_data(as_text=True)
+    assert "Tomales Elementary" in gap and "none named yet" in gap
+    assert "Roosevelt Elementary" not in gap  # Monterey's
+    assert 'class="county-map-svg"' in gap
+    gap_csv = client.get("/coverage-gap?format=csv").get_data(as_text=True)
+    assert "Marin,2,2,45" in gap_csv
+
+
+def test_the_report_is_for_state_officials_and_staff_only(app, program):
+    pilot = make_user("pilot", library=program["salinas"], email="pilot@salinas.org")
+    client = Browserless(app.test_client())
+    _login(client, pilot.email)
+    assert client.get("/legislative-report").status_code == 403
+    assert client.get("/coverage-gap").status_code == 403
+
+
+def test_the_pages_run_a_fixed_number_of_statements(app, program):
+    from tests.helpers import count_statements
+
+    state = make_user("state", email="state@ca.gov")
+    client = Browserless(app.test_client())
+    _login(client, state.email)
+    for url in (f"/legislative-report?year={YEAR.key}", "/coverage-gap"):
+        with count_statements(app) as statements:
+            assert client.get(url).status_code == 200
+        assert len(statements) <= 12, (url, len(statements))

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from ..extensions import db
 from ..models import (
@@ -530,6 +531,7 @@ def coverage_gap_schools(county: str | None = None):
     )
     query = (
         sa.select(School)
+        .options(sa.orm.joinedload(School.local_library))
         .where(
             School.active.is_(True),
             School.low_grade <= THIRD_GRADE,
