@@ -274,3 +274,16 @@ def test_the_pages_run_a_fixed_number_of_statements(app, program):
         with count_statements(app) as statements:
             assert client.get(url).status_code == 200
         assert len(statements) <= 12, (url, len(statements))
+
+
+def test_the_api_answers_the_report_as_documented_and_suppressed(app, program):
+    from tests.test_api import Api, issue
+
+    api = Api(app, issue(make_user("state", email="data@ca.gov")))
+    body = api.get(f"/api/v1/legislative-report?year={YEAR.key}").get_json()["data"]
+    libraries = {row["name"]: row for row in body["libraries"]}
+    assert libraries["San Benito County Free Library"]["summer_readers"] == SMALL
+    assert libraries["Salinas Public Library"]["obtained_card"] == 75
+    assert body["total"]["resource_use"]["e_resources"]["increase"] == 450
+    assert "Third-graders who obtained a card" in body["method"]
+    assert api.get("/api/v1/legislative-report?year=2028").status_code == 400
