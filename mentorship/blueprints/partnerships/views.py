@@ -14,7 +14,7 @@ from ...models import (
     Partnership,
     PartnershipStage,
 )
-from ...services import outcomes
+from ...services import ils_intake, outcomes
 from ...services import partnerships as service
 from ...services.figures import Figures, figures_by_partnership
 from ...services.libraries import participations_of
@@ -24,6 +24,8 @@ from ..records import recent_changes, save_from_form, set_active_from_form
 from . import bp
 from .forms import (
     AgreementForm,
+    IlsConfirmForm,
+    IlsUploadForm,
     LetterDocumentForm,
     NewPartnershipForm,
     OutcomeReportForm,
@@ -171,7 +173,8 @@ def _show(partnership: Partnership, stage_form: StageForm):
         partnership=partnership,
         reports=reports,
         report_columns=REPORT_COLUMNS,
-        cards_over_time=outcomes.cards_over_time(reports),
+        cards_over_time=outcomes.cards_over_time(outcomes.all_reports_of(partnership)),
+        third_grade=ils_intake.third_grade_figures(partnership),
         figures=figures_by_partnership([partnership.id]).get(partnership.id, Figures()),
         stages=service.stages(),
         stage_form=stage_form,
@@ -443,4 +446,47 @@ def edit_report(report_id: int):
         _partnership_url(report.partnership),
     ) or render_template(
         "partnerships/report_form.html", form=form, partnership=report.partnership, report=report
+    )
+
+
+# The ILS report (aggregate counts by school and grade) -----------------------------
+
+
+@bp.route("/partnerships/<int:partnership_id>/ils-report", methods=["GET", "POST"])
+@require(CREATE, OutcomeReport)
+def ils_report(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, EDIT)
+    form = IlsUploadForm()
+    if form.validate_on_submit():
+        plan = ils_intake.plan_ils(partnership, form.text, local_today())
+        return _ils_preview(partnership, plan, form.text)
+    return render_template(
+        "partnerships/ils_upload.html", form=form, partnership=partnership, kind=ils_intake.KIND
+    )
+
+
+@bp.post("/partnerships/<int:partnership_id>/ils-report/confirm")
+@require(CREATE, OutcomeReport)
+def confirm_ils_report(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, EDIT)
+    form = IlsConfirmForm()
+    if not form.validate():
+        abort(400)
+    plan = ils_intake.plan_ils(partnership, form.text.data, local_today())
+    if plan.has_errors:
+        return _ils_preview(partnership, plan, form.text.data)
+    result = ils_intake.apply_ils(partnership, plan, local_today(), current_user)
+    db.session.commit()
+    flash(
+        f"ILS report imported: {result.created} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged.",
+        "success",
+    )
+    return redirect(_partnership_url(partnership) + "#third-grade")
+
+
+def _ils_preview(partnership: Partnership, plan, text: str):
+    confirm = None if plan.has_errors else IlsConfirmForm(formdata=None, text=text)
+    return render_template(
+        "partnerships/ils_preview.html", plan=plan, partnership=partnership, confirm=confirm
     )
