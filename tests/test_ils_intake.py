@@ -33,8 +33,8 @@ TODAY = date(2026, 8, 15)
 def partnership(ctx):
     library = make_library("Salinas Public Library", county="Monterey")
     district = make_district("Salinas City Elementary", county="Monterey")
-    for name, code in (("Sherwood Elementary", "27661596026181"),
-                       ("Roosevelt Elementary", "27661596026199")):  # fmt: skip
+    for name, code in (("Sherwood Elementary", "27661426026181"),
+                       ("Roosevelt Elementary", "27661426026199")):  # fmt: skip
         school = make_school(district, name, local_library=library)
         set_identifier(school, IdentifierSystem.CDS, code)
     db.session.commit()
