@@ -113,3 +113,20 @@ def test_the_pilot_uploads_and_sees_third_grade_figures_on_its_partnership_page(
     assert "Third-grade figures" in page and "Sherwood Elementary" in page
     # Exact counts for the library's own people: Sherwood's 52 with a card.
     assert ">52<" in page
+
+
+def test_school_rows_in_a_year_with_a_whole_lea_report_are_not_added_twice(partnership):
+    from mentorship.services import outcomes
+
+    outcomes.add_report(
+        partnership,
+        {"period_start": date(2025, 7, 1), "period_end": date(2025, 12, 31),
+         "students_enrolled": 1000, "physical_cards": 300, "digital_cards": 0},
+        TODAY, actor=None,
+    )  # fmt: skip
+    plan = ils_intake.plan_ils(partnership, _sample("ils-report-grade3.csv"), TODAY)
+    ils_intake.apply_ils(partnership, plan, TODAY, actor=None)
+    db.session.commit()
+    figures = figures_by_partnership([partnership.id])[partnership.id]
+    assert (figures.enrolled, figures.cards) == (1000, 300)  # 2025–26 is reported whole
+    assert len(ils_intake.third_grade_figures(partnership)) == 2  # still shown by school

@@ -287,3 +287,13 @@ def test_the_api_answers_the_report_as_documented_and_suppressed(app, program):
     assert body["total"]["resource_use"]["e_resources"]["increase"] == 450
     assert "Third-graders who obtained a card" in body["method"]
     assert api.get("/api/v1/legislative-report?year=2028").status_code == 400
+
+
+def test_the_readme_gives_the_method_as_the_page_does():
+    from pathlib import Path
+
+    from mentorship.services.figures import LEGISLATIVE_DEFINITIONS
+
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    for term, text in LEGISLATIVE_DEFINITIONS.items():
+        assert f"  - **{term}**: {text}" in readme, term

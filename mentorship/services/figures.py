@@ -5,7 +5,9 @@ One set-based statement (`partnership_figures`) gives each partnership's figures
 `coverage(cards, enrolled)`. The definitions, word for word as the pages and the README
 write them:
 
-A period reported by school and grade counts as one report: the sum of its rows.
+A period reported by school and grade counts as one report: the sum of its rows; in a
+school year (by the period's end) in which the partnership also has a whole-LEA report,
+the rows by school and grade are not added to it (they are counted in it).
 
 - Students enrolled: the enrolment in the partnership's latest outcome report (in the
   chosen school year, when one is chosen), else the district's enrolment on record.
@@ -53,6 +55,9 @@ NOT_SHOWN = "—"
 DEFINITIONS = {
     "In the program": "A library is in the program when it has an active place in an active "
     "cohort.",
+    "Reports by school and grade": "A period reported by school and grade (the ILS report) "
+    "counts as one report, the sum of its rows, except in a school year in which the "
+    "partnership also reported for its whole LEA: then the whole-LEA reports count.",
     "Students enrolled": "The enrolment in the partnership's latest outcome report (in the "
     "chosen school year, when one is chosen), else the district's enrolment on record.",
     "Cards to date": "The cards (physical and digital) of all the partnership's outcome "
@@ -118,9 +123,23 @@ def _joined():
     )
 
 
+def _school_year_end(day):
+    """The calendar year a school year (July–June) containing `day` ends in, in SQL."""
+    return sa.extract("year", day) + sa.case((sa.extract("month", day) >= 7, 1), else_=0)
+
+
 def report_periods():
     """One row per partnership and period: a whole-LEA report, or the sum of the period's
-    reports by school and grade (a period is reported one way or the other)."""
+    reports by school and grade. In a school year in which the partnership has a whole-LEA
+    report, its rows by school and grade are not added (they are counted in it)."""
+    whole = sa.orm.aliased(OutcomeReport)
+    counted_elsewhere = sa.exists(
+        sa.select(whole.id).where(
+            whole.partnership_id == OutcomeReport.partnership_id,
+            whole.school_id.is_(None),
+            _school_year_end(whole.period_end) == _school_year_end(OutcomeReport.period_end),
+        )
+    )
     return (
         sa.select(
             OutcomeReport.partnership_id,
@@ -130,6 +149,7 @@ def report_periods():
             sa.func.sum(OutcomeReport.students_using_cards).label("students_using_cards"),
             sa.func.sum(OutcomeReport.physical_cards + OutcomeReport.digital_cards).label("cards"),
         )
+        .where(sa.or_(OutcomeReport.school_id.is_(None), ~counted_elsewhere))
         .group_by(
             OutcomeReport.partnership_id, OutcomeReport.period_start, OutcomeReport.period_end
         )
