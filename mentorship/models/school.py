@@ -111,7 +111,8 @@ class School(db.Model):
         ),
         sa.CheckConstraint("third_graders IS NULL OR third_graders >= 0", name="third_graders"),
         sa.CheckConstraint(
-            "(local_library_id IS NULL) = (local_library_source IS NULL)", name="library_source"
+            "(local_library_id IS NULL) = (local_library_source IS NULL)",
+            name="library_with_source",
         ),
     )
 

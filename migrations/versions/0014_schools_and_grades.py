@@ -95,7 +95,7 @@ def upgrade():
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.CheckConstraint(
             "(local_library_id IS NULL) = (local_library_source IS NULL)",
-            name=op.f("ck_schools_library_source"),
+            name=op.f("ck_schools_library_with_source"),
         ),
         sa.CheckConstraint(
             "low_grade BETWEEN -1 AND 12 AND high_grade BETWEEN low_grade AND 12",
@@ -292,13 +292,17 @@ def _identifiers_from_state_codes(connection) -> None:
             system = "NCES LEA"
         else:
             continue
-        connection.execute(
-            sa.text(
-                "INSERT INTO identifiers (system, value, lea_id) SELECT :system, :value, :id "
-                "WHERE NOT EXISTS (SELECT 1 FROM identifiers WHERE system = :system AND value = :value)"
-            ),
-            {"system": system, "value": digits, "id": row.id},
+        taken = connection.scalar(
+            sa.text("SELECT 1 FROM identifiers WHERE system = :system AND value = :value"),
+            {"system": system, "value": digits},
         )
+        if not taken:
+            connection.execute(
+                sa.text(
+                    "INSERT INTO identifiers (system, value, lea_id) VALUES (:system, :value, :id)"
+                ),
+                {"system": system, "value": digits, "id": row.id},
+            )
 
 
 def downgrade():
