@@ -7,6 +7,7 @@ from wtforms import (
     HiddenField,
     IntegerField,
     SelectField,
+    SelectMultipleField,
     StringField,
     TextAreaField,
     URLField,
@@ -249,3 +250,39 @@ class IlsConfirmForm(FlaskForm):
     """Carries the previewed file back; the server plans it again from scratch."""
 
     text = HiddenField(validators=[InputRequired()])
+
+
+class PartnershipSchoolsForm(FlaskForm):
+    school_ids = SelectMultipleField(
+        "Schools this partnership covers",
+        coerce=int,
+        description="Choose none to cover every school of the LEA. Hold Ctrl (or ⌘) to choose several.",
+    )
+
+
+def _uses(label: str) -> IntegerField:
+    return IntegerField(
+        label,
+        validators=[Optional(), NumberRange(min=0, max=100_000_000, message="Enter 0 or more.")],
+        description="Leave empty to keep what is stored.",
+    )
+
+
+class YearFiguresForm(FlaskForm):
+    """A library's figures for a school year that the law asks for besides cards."""
+
+    school_year = SelectField("School year", coerce=int)
+    summer_readers = IntegerField(
+        "New summer readers (all grades)",
+        validators=[Optional(), NumberRange(min=0, max=10_000_000, message="Enter 0 or more.")],
+        description="Counted in the summer that ends the school year. A count only.",
+    )
+    e_resources = _uses("E-resource sessions by student cards")
+    checkouts = _uses("Checkouts by student cards")
+    homework_help = _uses("Tutoring or homework-help sessions by student cards")
+
+    def values(self) -> dict:
+        return {
+            name: getattr(self, name).data
+            for name in ("summer_readers", "e_resources", "checkouts", "homework_help")
+        }

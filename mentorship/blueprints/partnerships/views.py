@@ -14,10 +14,12 @@ from ...models import (
     Partnership,
     PartnershipStage,
 )
-from ...services import ils_intake, outcomes
+from ...services import ils_intake, outcomes, schools
 from ...services import partnerships as service
+from ...services.errors import DomainError
 from ...services.figures import Figures, figures_by_partnership
 from ...services.libraries import participations_of
+from ...services.rollup.years import SchoolYear, school_years
 from ...tables import Column, csv_response
 from ...templating import local_today
 from ..records import recent_changes, save_from_form, set_active_from_form
@@ -30,8 +32,10 @@ from .forms import (
     NewPartnershipForm,
     OutcomeReportForm,
     PartnershipForm,
+    PartnershipSchoolsForm,
     SignerForm,
     StageForm,
+    YearFiguresForm,
 )
 
 PARTNERSHIP_COLUMNS = [
@@ -125,7 +129,38 @@ def library_partners(library_id: int):
         expiring=service.expiring_agreements(local_today(), [library.id]),
         expiring_columns=EXPIRING_COLUMNS[1:],
         may_add=may(current_user, CREATE, Partnership(library_id=library.id)),
+        year_figures=schools.year_figures(library.id),
+        year_form=_year_form(),
     )
+
+
+def _year_form(formdata=None) -> YearFiguresForm:
+    form = YearFiguresForm(formdata=formdata)
+    form.school_year.choices = [(y.start, y.label) for y in school_years(local_today(), back=4)]
+    return form
+
+
+@bp.post("/libraries/<int:library_id>/year-figures")
+@require(CREATE, OutcomeReport)
+def year_figures(library_id: int):
+    library = get_or_404(Library, library_id, VIEW)
+    if not may(current_user, CREATE, Partnership(library_id=library.id)):
+        abort(403)
+    form = _year_form(request.form)
+    url = url_for("partnerships.library_partners", library_id=library.id) + "#year-figures"
+    if form.validate():
+        try:
+            schools.record_year_figures(library, form.school_year.data, form.values(), current_user)
+            db.session.commit()
+            flash(f"Figures for {SchoolYear(form.school_year.data).label} were saved.", "success")
+            return redirect(url)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    for problems in form.errors.values():
+        for problem in problems:
+            flash(problem, "error")
+    return redirect(url)
 
 
 @bp.route("/libraries/<int:library_id>/partners/new", methods=["GET", "POST"])
@@ -175,6 +210,7 @@ def _show(partnership: Partnership, stage_form: StageForm):
         report_columns=REPORT_COLUMNS,
         cards_over_time=outcomes.cards_over_time(outcomes.all_reports_of(partnership)),
         third_grade=ils_intake.third_grade_figures(partnership),
+        schools_form=_schools_form(partnership),
         figures=figures_by_partnership([partnership.id]).get(partnership.id, Figures()),
         stages=service.stages(),
         stage_form=stage_form,
@@ -490,3 +526,32 @@ def _ils_preview(partnership: Partnership, plan, text: str):
     return render_template(
         "partnerships/ils_preview.html", plan=plan, partnership=partnership, confirm=confirm
     )
+
+
+def _schools_form(partnership: Partnership, formdata=None) -> PartnershipSchoolsForm:
+    form = PartnershipSchoolsForm(
+        formdata=formdata, data={"school_ids": [s.id for s in partnership.schools]}
+    )
+    form.school_ids.choices = [
+        (school.id, f"{school.name} ({school.grade_span})")
+        for school in schools.schools_of_lea(partnership.district_id)
+    ]
+    return form
+
+
+@bp.post("/partnerships/<int:partnership_id>/schools")
+@require(EDIT, Partnership)
+def set_schools(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, EDIT)
+    form = _schools_form(partnership, request.form)
+    if form.validate():
+        try:
+            schools.set_partnership_schools(partnership, form.school_ids.data, current_user)
+            db.session.commit()
+            flash("The schools this partnership covers were saved.", "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    else:
+        flash("Choose schools from the list.", "error")
+    return redirect(_partnership_url(partnership) + "#schools")
