@@ -130,3 +130,15 @@ def test_school_rows_in_a_year_with_a_whole_lea_report_are_not_added_twice(partn
     figures = figures_by_partnership([partnership.id])[partnership.id]
     assert (figures.enrolled, figures.cards) == (1000, 300)  # 2025–26 is reported whole
     assert len(ils_intake.third_grade_figures(partnership)) == 2  # still shown by school
+
+
+def test_rows_by_school_never_reach_the_rollup_drill_down_or_the_outcome_api(partnership):
+    from mentorship.services.api import OutcomeFilters, outcome_reports_query
+    from mentorship.services.rollup import RollupFilter, reports_of_library
+
+    plan = ils_intake.plan_ils(partnership, _sample("ils-report-grade3.csv"), TODAY)
+    ils_intake.apply_ils(partnership, plan, TODAY, actor=None)
+    db.session.commit()
+    assert reports_of_library(partnership.library_id, RollupFilter()) == []
+    listed = db.session.scalars(outcome_reports_query(OutcomeFilters())).all()
+    assert listed == []

@@ -209,7 +209,10 @@ def _show(partnership: Partnership, stage_form: StageForm):
         reports=reports,
         report_columns=REPORT_COLUMNS,
         cards_over_time=outcomes.cards_over_time(outcomes.all_reports_of(partnership)),
-        third_grade=ils_intake.third_grade_figures(partnership),
+        # Exact counts by school: the library's own people and staff, not its mentor.
+        third_grade=ils_intake.third_grade_figures(partnership)
+        if may(current_user, EDIT, partnership)
+        else None,
         schools_form=_schools_form(partnership),
         figures=figures_by_partnership([partnership.id]).get(partnership.id, Figures()),
         stages=service.stages(),
