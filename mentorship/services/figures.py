@@ -128,10 +128,11 @@ def _school_year_end(day):
     return sa.extract("year", day) + sa.case((sa.extract("month", day) >= 7, 1), else_=0)
 
 
-def report_periods():
-    """One row per partnership and period: a whole-LEA report, or the sum of the period's
-    reports by school and grade. In a school year in which the partnership has a whole-LEA
-    report, its rows by school and grade are not added (they are counted in it)."""
+def report_periods(partnerships, last_day=None):
+    """One row per period of `partnerships` (a select of ids) ending by `last_day`: a
+    whole-LEA report, or the sum of the period's reports by school and grade. In a school
+    year in which the partnership has a whole-LEA report, its rows by school and grade are
+    not added (they are counted in it)."""
     whole = sa.orm.aliased(OutcomeReport)
     counted_elsewhere = sa.exists(
         sa.select(whole.id).where(
@@ -140,6 +141,9 @@ def report_periods():
             _school_year_end(whole.period_end) == _school_year_end(OutcomeReport.period_end),
         )
     )
+    scope = [OutcomeReport.partnership_id.in_(partnerships)]
+    if last_day is not None:
+        scope.append(OutcomeReport.period_end <= last_day)
     return (
         sa.select(
             OutcomeReport.partnership_id,
@@ -149,7 +153,7 @@ def report_periods():
             sa.func.sum(OutcomeReport.students_using_cards).label("students_using_cards"),
             sa.func.sum(OutcomeReport.physical_cards + OutcomeReport.digital_cards).label("cards"),
         )
-        .where(sa.or_(OutcomeReport.school_id.is_(None), ~counted_elsewhere))
+        .where(*scope, sa.or_(OutcomeReport.school_id.is_(None), ~counted_elsewhere))
         .group_by(
             OutcomeReport.partnership_id, OutcomeReport.period_start, OutcomeReport.period_end
         )
@@ -162,7 +166,7 @@ def scoped_reports(partnerships, year: SchoolYear | None = None):
     with its cards, whether it is in the year (`in_scope`) and in the programme
     (`since_joining`), and its rank from the newest in its scope (`newest`)."""
     joined = _joined()
-    periods = report_periods()
+    periods = report_periods(partnerships, year.last_day if year else None)
     in_scope = periods.c.period_end.between(year.first_day, year.last_day) if year else sa.true()
     query = (
         sa.select(

@@ -50,8 +50,15 @@ def _figure_columns(shown) -> list[Column]:
     ]
 
 
-PAGE_COLUMNS = [Column("Library", lambda r: r.label), *_figure_columns(lambda cell: cell)]
-COUNTY_COLUMNS = [Column("County", lambda r: r.label), *_figure_columns(lambda cell: cell)]
+def _page_columns(first: str) -> list[Column]:
+    """The page's narrower table: the figures and each increase (the CSV has every count)."""
+    every = _figure_columns(lambda cell: cell)
+    keep = [c for c in every if not c.label.endswith(("year before", "this year"))]
+    return [Column(first, lambda r: r.label), *keep]
+
+
+PAGE_COLUMNS = _page_columns("Library")
+COUNTY_COLUMNS = _page_columns("County")
 CSV_COLUMNS = [
     Column("School year", lambda r: r[0]),
     Column("Row", lambda r: r[1]),
@@ -136,6 +143,8 @@ def coverage_gap():
         schools=schools,
         county=county,
         counties=CALIFORNIA_COUNTIES,
-        county_map=build_county_map(covered_share, []),
+        county_map=build_county_map(
+            covered_share, [], words="of its schools with a third grade are covered"
+        ),
         rule=RULE,
     )

@@ -145,7 +145,7 @@ def _year_form(formdata=None) -> YearFiguresForm:
 def year_figures(library_id: int):
     library = get_or_404(Library, library_id, VIEW)
     if not may(current_user, CREATE, Partnership(library_id=library.id)):
-        abort(403)
+        abort(404)  # as for every change to another library's records
     form = _year_form(request.form)
     url = url_for("partnerships.library_partners", library_id=library.id) + "#year-figures"
     if form.validate():
