@@ -132,31 +132,57 @@ def report_periods(partnerships, last_day=None):
     """One row per period of `partnerships` (a select of ids) ending by `last_day`: a
     whole-LEA report, or the sum of the period's reports by school and grade. In a school
     year in which the partnership has a whole-LEA report, its rows by school and grade are
-    not added (they are counted in it)."""
-    whole = sa.orm.aliased(OutcomeReport)
-    counted_elsewhere = sa.exists(
-        sa.select(whole.id).where(
-            whole.partnership_id == OutcomeReport.partnership_id,
-            whole.school_id.is_(None),
-            _school_year_end(whole.period_end) == _school_year_end(OutcomeReport.period_end),
-        )
-    )
+    not added (they are counted in it). Set-based: a window over the periods, no
+    correlated subquery."""
+    whole = OutcomeReport.school_id.is_(None)
+
+    def of(column, rows):
+        return sa.func.sum(sa.case((rows, column)))
+
+    cards = OutcomeReport.physical_cards + OutcomeReport.digital_cards
     scope = [OutcomeReport.partnership_id.in_(partnerships)]
     if last_day is not None:
         scope.append(OutcomeReport.period_end <= last_day)
-    return (
+    periods = (
         sa.select(
             OutcomeReport.partnership_id,
             OutcomeReport.period_start,
             OutcomeReport.period_end,
-            sa.func.sum(OutcomeReport.students_enrolled).label("students_enrolled"),
-            sa.func.sum(OutcomeReport.students_using_cards).label("students_using_cards"),
-            sa.func.sum(OutcomeReport.physical_cards + OutcomeReport.digital_cards).label("cards"),
+            sa.func.max(sa.case((whole, 1), else_=0)).label("whole"),
+            of(OutcomeReport.students_enrolled, whole).label("enrolled_whole"),
+            of(OutcomeReport.students_enrolled, ~whole).label("enrolled_rows"),
+            of(OutcomeReport.students_using_cards, whole).label("using_whole"),
+            of(OutcomeReport.students_using_cards, ~whole).label("using_rows"),
+            of(cards, whole).label("cards_whole"),
+            of(cards, ~whole).label("cards_rows"),
         )
-        .where(*scope, sa.or_(OutcomeReport.school_id.is_(None), ~counted_elsewhere))
+        .where(*scope)
         .group_by(
             OutcomeReport.partnership_id, OutcomeReport.period_start, OutcomeReport.period_end
         )
+        .subquery()
+    )
+    year_has_whole = (
+        sa.func.max(periods.c.whole)
+        .over(partition_by=(periods.c.partnership_id, _school_year_end(periods.c.period_end)))
+        .label("year_has_whole")
+    )
+    ranked = sa.select(periods, year_has_whole).subquery()
+    use_whole = ranked.c.year_has_whole == 1
+    return (
+        sa.select(
+            ranked.c.partnership_id,
+            ranked.c.period_start,
+            ranked.c.period_end,
+            sa.case((use_whole, ranked.c.enrolled_whole), else_=ranked.c.enrolled_rows).label(
+                "students_enrolled"
+            ),
+            sa.case((use_whole, ranked.c.using_whole), else_=ranked.c.using_rows).label(
+                "students_using_cards"
+            ),
+            sa.case((use_whole, ranked.c.cards_whole), else_=ranked.c.cards_rows).label("cards"),
+        )
+        .where(sa.or_(~use_whole, ranked.c.whole == 1))
         .subquery("report_periods")
     )
 
@@ -379,26 +405,28 @@ LEGISLATIVE_DEFINITIONS = {
 def covered_schools():
     """(school_id, partnership_id, library_id, lea_id) for each active school an active
     partnership covers: the schools it chose, or all its LEA's schools when it chose none."""
-    chosen = sa.select(PartnershipSchool.partnership_id).where(
-        PartnershipSchool.partnership_id == Partnership.id
-    )
-    own_choice = sa.select(PartnershipSchool.id).where(
-        PartnershipSchool.partnership_id == Partnership.id,
-        PartnershipSchool.school_id == School.id,
-    )
-    return sa.select(
-        School.id.label("school_id"),
-        Partnership.id.label("partnership_id"),
-        Partnership.library_id,
-        School.lea_id,
-    ).join(
-        Partnership,
-        sa.and_(
-            Partnership.district_id == School.lea_id,
-            Partnership.active.is_(True),
+    choosing = sa.select(PartnershipSchool.partnership_id).distinct().subquery()
+    chose_it = sa.orm.aliased(PartnershipSchool)
+    return (
+        sa.select(
+            School.id.label("school_id"),
+            Partnership.id.label("partnership_id"),
+            Partnership.library_id,
+            School.lea_id,
+        )
+        .join(
+            Partnership,
+            sa.and_(Partnership.district_id == School.lea_id, Partnership.active.is_(True)),
+        )
+        .outerjoin(choosing, choosing.c.partnership_id == Partnership.id)
+        .outerjoin(
+            chose_it,
+            sa.and_(chose_it.partnership_id == Partnership.id, chose_it.school_id == School.id),
+        )
+        .where(
             School.active.is_(True),
-            sa.or_(~sa.exists(chosen), sa.exists(own_choice)),
-        ),
+            sa.or_(choosing.c.partnership_id.is_(None), chose_it.id.is_not(None)),
+        )
     )
 
 
@@ -462,14 +490,23 @@ def legislative_figures(year: SchoolYear) -> list[LibraryLawFigures]:
     figures = {row[0]: row[1:] for row in db.session.execute(per_library)}
 
     covered = covered_schools().subquery()
-    reported = sa.select(grade3.c.school_id).where(grade3.c.library_id == covered.c.library_id)
+    reported = (
+        sa.select(grade3.c.library_id, grade3.c.school_id).where(grade3.c.newest == 1).subquery()
+    )
     without = (
         sa.select(covered.c.library_id, sa.func.count(sa.distinct(covered.c.school_id)))
         .join(School, School.id == covered.c.school_id)
+        .outerjoin(
+            reported,
+            sa.and_(
+                reported.c.library_id == covered.c.library_id,
+                reported.c.school_id == covered.c.school_id,
+            ),
+        )
         .where(
             School.low_grade <= THIRD_GRADE,
             School.high_grade >= THIRD_GRADE,
-            covered.c.school_id.not_in(reported),
+            reported.c.school_id.is_(None),
         )
         .group_by(covered.c.library_id)
     )
@@ -496,9 +533,10 @@ def legislative_figures(year: SchoolYear) -> list[LibraryLawFigures]:
         use[library_id][kind] = (this, before)
 
     ids = set(figures) | set(missing) | set(summer) | set(use)
-    for library in db.session.execute(
-        sa.select(Library.id, Library.name, Library.county).where(Library.id.in_(ids))
-    ):
+    # Every library's name in one read: cheaper than a list of thousands of ids.
+    for library in db.session.execute(sa.select(Library.id, Library.name, Library.county)):
+        if library.id not in ids:
+            continue
         got = figures.get(library.id, (0, 0, 0, 0, 0))
         rows[library.id] = LibraryLawFigures(
             library_id=library.id,
@@ -516,17 +554,17 @@ def legislative_figures(year: SchoolYear) -> list[LibraryLawFigures]:
     return sorted(rows.values(), key=lambda row: row.name.lower())
 
 
+def _covered_by_local_library():
+    """A select of the ids of schools a partnership of their own local library covers."""
+    covered = covered_schools().add_columns(School.local_library_id).subquery()
+    return sa.select(covered.c.school_id).where(covered.c.library_id == covered.c.local_library_id)
+
+
 def coverage_gap_by_county() -> list[tuple[str, int, int, int]]:
     """(county, schools with a third grade, of them in the gap, their third-graders) for
     each county with such schools. A school is in the gap when its local public library
     has no active partnership with its LEA that covers it (or it has no library named)."""
-    covered = covered_schools().subquery()
-    by_local = sa.exists(
-        sa.select(covered.c.school_id).where(
-            covered.c.school_id == School.id, covered.c.library_id == School.local_library_id
-        )
-    )
-    gap = sa.case((by_local, 0), else_=1)
+    gap = sa.case((School.id.in_(_covered_by_local_library()), 0), else_=1)
     rows = db.session.execute(
         sa.select(
             School.county,
@@ -547,12 +585,6 @@ def coverage_gap_by_county() -> list[tuple[str, int, int, int]]:
 
 def coverage_gap_schools(county: str | None = None):
     """A select of the schools in the gap (see `coverage_gap_by_county`), by county and name."""
-    covered = covered_schools().subquery()
-    by_local = sa.exists(
-        sa.select(covered.c.school_id).where(
-            covered.c.school_id == School.id, covered.c.library_id == School.local_library_id
-        )
-    )
     query = (
         sa.select(School)
         .options(sa.orm.joinedload(School.local_library))
@@ -560,7 +592,7 @@ def coverage_gap_schools(county: str | None = None):
             School.active.is_(True),
             School.low_grade <= THIRD_GRADE,
             School.high_grade >= THIRD_GRADE,
-            ~by_local,
+            School.id.not_in(_covered_by_local_library()),
         )
         .order_by(School.county, School.name, School.id)
     )

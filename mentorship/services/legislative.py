@@ -11,7 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..models import ResourceKind
-from .figures import LEGISLATIVE_DEFINITIONS, LibraryLawFigures, legislative_figures
+from .figures import (
+    LEGISLATIVE_DEFINITIONS,
+    LibraryLawFigures,
+    coverage_gap_by_county,
+    legislative_figures,
+)
+from .rollup.caching import cache
 from .rollup.years import SchoolYear
 from .suppression import RULE, Cell, county_tree, exact
 
@@ -158,3 +164,19 @@ def _exact_tree(tree: dict) -> dict:
         values[("county", county)] = values.get(("county", county), 0) + count
     values[("state",)] = sum(count for _, count in tree.values())
     return exact(values)
+
+
+def cached_report(year: SchoolYear, county: str | None, seconds: float) -> LegislativeReport:
+    """The published (suppressed) report, kept `seconds` like the rollup's figures (0: fresh)."""
+    if seconds <= 0:
+        return legislative_report(year, county)
+    return cache.get(
+        ("legislative", year.start, county), seconds, lambda: legislative_report(year, county)
+    )
+
+
+def cached_gap_by_county(seconds: float) -> list[tuple[str, int, int, int]]:
+    """The coverage gap by county (services.figures), kept like the report."""
+    if seconds <= 0:
+        return coverage_gap_by_county()
+    return cache.get(("coverage gap",), seconds, coverage_gap_by_county)

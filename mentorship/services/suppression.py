@@ -45,21 +45,25 @@ def suppress(values: dict[Hashable, int], sums: Iterable[tuple[Hashable, list[Ha
     each of `sums` is (total's key, its parts' keys) and the total is the sum of its parts."""
     sums = list(sums)
     hidden = {key: SMALL for key, value in values.items() if 1 <= value <= THRESHOLD}
-    changed = True
-    while changed:
-        changed = False
-        for total, parts in sums:
-            group = [total, *parts]
-            if sum(key in hidden for key in group) != 1:
-                continue
-            shown_parts = [key for key in parts if key not in hidden and values[key] > 0]
-            if shown_parts:
-                hidden[min(shown_parts, key=lambda key: (values[key], str(key)))] = HIDDEN
-            elif total not in hidden:
-                hidden[total] = HIDDEN
-            else:  # the total alone hidden and every part zero: the total is zero
-                continue
-            changed = True
+    groups_of: dict[Hashable, list[int]] = {}
+    for index, (total, parts) in enumerate(sums):
+        for key in (total, *parts):
+            groups_of.setdefault(key, []).append(index)
+    # Only a sum holding a newly hidden cell can need another: check those again.
+    pending = sorted({i for key in hidden for i in groups_of.get(key, ())})
+    while pending:
+        total, parts = sums[pending.pop()]
+        if sum(key in hidden for key in (total, *parts)) != 1:
+            continue
+        shown = [key for key in parts if key not in hidden and values[key] > 0]
+        if shown:
+            chosen = min(shown, key=lambda key: (values[key], str(key)))
+        elif total not in hidden:
+            chosen = total
+        else:  # the total alone hidden and every part zero: the total is zero
+            continue
+        hidden[chosen] = HIDDEN
+        pending.extend(groups_of.get(chosen, ()))
     return {key: Cell(value, hidden.get(key, "")) for key, value in values.items()}
 
 

@@ -6,7 +6,7 @@ layout can take it as it is.
 
 from __future__ import annotations
 
-from flask import jsonify
+from flask import current_app, jsonify
 
 from ...models import ResourceKind
 from ...models.library import CALIFORNIA_COUNTIES
@@ -96,8 +96,10 @@ def _row(row: legislative.LawRow) -> dict:
 @bp.get("/legislative-report")
 def legislative_report():
     year = _choice_arg("year", SCHOOL_YEARS, SchoolYear.parse, "school year")
-    report = legislative.legislative_report(
-        year or SchoolYear.last_ended(local_today()), _county_arg("county")
+    report = legislative.cached_report(
+        year or SchoolYear.last_ended(local_today()),
+        _county_arg("county"),
+        current_app.config["ROLLUP_CACHE_SECONDS"],
     )
     return jsonify(
         data={

@@ -4,14 +4,14 @@ staff: page, CSV and print. What they show of a count of pupils is suppressed
 
 from __future__ import annotations
 
-from flask import render_template, request
+from flask import current_app, render_template, request
 
 from ...access import LIST, require
 from ...extensions import db
 from ...models.library import CALIFORNIA_COUNTIES, california_county
 from ...services import legislative as service
 from ...services.county_map import build_county_map
-from ...services.figures import coverage_gap_by_county, coverage_gap_schools
+from ...services.figures import coverage_gap_schools
 from ...services.rollup import Rollup
 from ...services.rollup.years import SchoolYear, school_years
 from ...services.suppression import RULE, county_tree
@@ -24,6 +24,10 @@ PER_PAGE = 50
 
 def _year() -> SchoolYear:
     return SchoolYear.parse(request.args.get("year", "")) or SchoolYear.last_ended(local_today())
+
+
+def _seconds() -> float:
+    return current_app.config["ROLLUP_CACHE_SECONDS"]
 
 
 def _county() -> str | None:
@@ -75,7 +79,7 @@ CSV_COLUMNS = [
 @require(LIST, Rollup)
 def report():
     year, county = _year(), _county()
-    published = service.legislative_report(year, county)
+    published = service.cached_report(year, county, _seconds())
     page = max(request.args.get("page", 1, type=int), 1)
     printing = request.args.get("print") == "1"
     libraries = published.libraries
@@ -99,7 +103,7 @@ def report():
 @require(LIST, Rollup)
 def report_csv():
     year, county = _year(), _county()
-    published = service.legislative_report(year, county)
+    published = service.cached_report(year, county, _seconds())
     rows = [(year.key, "county" if county else "state", published.total)]
     rows += [(year.key, "county", row) for row in published.counties]
     rows += [(year.key, "library", row) for row in published.libraries]
@@ -118,7 +122,7 @@ GAP_COLUMNS = [
 
 
 def _gap_rows():
-    counties = coverage_gap_by_county()
+    counties = service.cached_gap_by_county(_seconds())
     cells = county_tree({county: (county, third) for county, _, _, third in counties})
     return [(county, schools, gap, cells[county]) for county, schools, gap, _ in counties], cells
 
@@ -131,9 +135,11 @@ def coverage_gap():
         csv_rows = [(c, s, g, t.shown) for c, s, g, t in rows]
         return csv_response("coverage-gap", GAP_COLUMNS, csv_rows)
     county = _county()
+    # The number in the gap is known from the county rows: no second count of the schools.
     schools = db.paginate(
-        coverage_gap_schools(county), per_page=PER_PAGE, error_out=False, count=True
+        coverage_gap_schools(county), per_page=PER_PAGE, error_out=False, count=False
     )
+    schools.total = sum(gap for c, _, gap, _ in rows if county is None or c == county)
     covered_share = {c: (s - g) / s if s else None for c, s, g, _ in rows}
     return render_template(
         "legislative/coverage_gap.html",
