@@ -584,10 +584,10 @@ def coverage_gap_by_county() -> list[tuple[str, int, int, int]]:
 
 
 def coverage_gap_schools(county: str | None = None):
-    """A select of the schools in the gap (see `coverage_gap_by_county`), by county and name."""
+    """A select of the ids of the schools in the gap (see `coverage_gap_by_county`), by
+    county and name."""
     query = (
-        sa.select(School)
-        .options(sa.orm.joinedload(School.local_library))
+        sa.select(School.id)
         .where(
             School.active.is_(True),
             School.low_grade <= THIRD_GRADE,

@@ -286,3 +286,12 @@ def third_grade_figures(partnership: Partnership) -> list[OutcomeReport]:
         .where(OutcomeReport.partnership_id == partnership.id, OutcomeReport.grade == 3)
         .order_by(OutcomeReport.period_end.desc(), School.name)
     ).all()
+
+
+def third_grade_rows(reports: list[OutcomeReport]) -> list[OutcomeReport]:
+    """Of a partnership's rows (with their school loaded), the grade-3 ones, as
+    `third_grade_figures` orders them."""
+    rows = [r for r in reports if r.grade == 3]
+    rows.sort(key=lambda r: r.school.name)
+    rows.sort(key=lambda r: r.period_end, reverse=True)
+    return rows

@@ -10,11 +10,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..models import ResourceKind
+import sqlalchemy as sa
+import sqlalchemy.orm
+
+from ..extensions import db
+from ..models import ResourceKind, School
 from .figures import (
     LEGISLATIVE_DEFINITIONS,
     LibraryLawFigures,
     coverage_gap_by_county,
+    coverage_gap_schools,
     legislative_figures,
 )
 from .rollup.caching import cache
@@ -180,3 +185,25 @@ def cached_gap_by_county(seconds: float) -> list[tuple[str, int, int, int]]:
     if seconds <= 0:
         return coverage_gap_by_county()
     return cache.get(("coverage gap",), seconds, coverage_gap_by_county)
+
+
+def cached_gap_school_ids(county: str | None, seconds: float) -> list[int]:
+    """The ids of the schools in the gap, in order (services.figures), kept like the report."""
+
+    def make() -> list[int]:
+        return list(db.session.scalars(coverage_gap_schools(county)))
+
+    return cache.get(("coverage gap schools", county), seconds, make) if seconds > 0 else make()
+
+
+def schools_by_id(ids: list[int]) -> list[School]:
+    """These schools with their local library, in the order given (one statement)."""
+    found = {
+        school.id: school
+        for school in db.session.scalars(
+            sa.select(School)
+            .options(sa.orm.joinedload(School.local_library))
+            .where(School.id.in_(ids))
+        )
+    }
+    return [found[i] for i in ids if i in found]

@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from ..extensions import db
 from ..models import OutcomeReport, Partnership, User
@@ -39,9 +40,12 @@ def reports_of(partnership: Partnership) -> list[OutcomeReport]:
 
 
 def all_reports_of(partnership: Partnership) -> list[OutcomeReport]:
-    """Every row, whole-LEA and by school and grade (the chart sums a period's rows)."""
+    """Every row, whole-LEA and by school and grade (the chart sums a period's rows),
+    with its school."""
     return db.session.scalars(
-        sa.select(OutcomeReport).where(OutcomeReport.partnership_id == partnership.id)
+        sa.select(OutcomeReport)
+        .options(sa.orm.joinedload(OutcomeReport.school))
+        .where(OutcomeReport.partnership_id == partnership.id)
     ).all()
 
 

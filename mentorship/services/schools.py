@@ -95,20 +95,24 @@ def set_partnership_schools(
 
 
 def year_figures(library_id: int) -> list[dict[str, Any]]:
-    """The library's summer readers and resource use, per school year (newest first)."""
-    years: dict[int, dict[str, Any]] = {}
-    for year, readers in db.session.execute(
-        sa.select(SummerReaders.school_year, sa.func.sum(SummerReaders.new_readers))
+    """The library's summer readers and resource use, per school year (newest first): one
+    statement."""
+    readers = (
+        sa.select(
+            SummerReaders.school_year,
+            sa.literal("summer_readers").label("what"),
+            sa.func.sum(SummerReaders.new_readers).label("count"),
+        )
         .where(SummerReaders.library_id == library_id)
         .group_by(SummerReaders.school_year)
-    ):
-        years.setdefault(year, {"school_year": year})["summer_readers"] = int(readers)
-    for year, kind, uses in db.session.execute(
-        sa.select(ResourceUse.school_year, ResourceUse.kind, ResourceUse.uses).where(
-            ResourceUse.library_id == library_id
-        )
-    ):
-        years.setdefault(year, {"school_year": year})[kind.name.lower()] = uses
+    )
+    uses = sa.select(
+        ResourceUse.school_year, sa.cast(ResourceUse.kind, sa.String), ResourceUse.uses
+    ).where(ResourceUse.library_id == library_id)
+    names = {kind.value: kind.name.lower() for kind in ResourceKind}
+    years: dict[int, dict[str, Any]] = {}
+    for year, what, count in db.session.execute(sa.union_all(readers, uses)):
+        years.setdefault(year, {"school_year": year})[names.get(what, what)] = int(count)
     return [years[year] for year in sorted(years, reverse=True)]
 
 
@@ -176,3 +180,18 @@ def libraries_near(schools: list[School]) -> list[Library]:
         sa.select(Library).where(Library.active.is_(True)).order_by(Library.name)
     ).all()
     return sorted(libraries, key=lambda lib: lib.county not in counties)
+
+
+def schools_with_choice(partnership: Partnership) -> list[tuple[School, bool]]:
+    """The LEA's active schools, each with whether the partnership chose it (one query)."""
+    chosen = sa.orm.aliased(PartnershipSchool)
+    rows = db.session.execute(
+        sa.select(School, chosen.id.is_not(None))
+        .outerjoin(
+            chosen,
+            sa.and_(chosen.partnership_id == partnership.id, chosen.school_id == School.id),
+        )
+        .where(School.lea_id == partnership.district_id, School.active.is_(True))
+        .order_by(School.name)
+    ).all()
+    return [(school, bool(picked)) for school, picked in rows]

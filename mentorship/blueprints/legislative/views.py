@@ -7,15 +7,13 @@ from __future__ import annotations
 from flask import current_app, render_template, request
 
 from ...access import LIST, require
-from ...extensions import db
 from ...models.library import CALIFORNIA_COUNTIES, california_county
 from ...services import legislative as service
 from ...services.county_map import build_county_map
-from ...services.figures import coverage_gap_schools
 from ...services.rollup import Rollup
 from ...services.rollup.years import SchoolYear, school_years
 from ...services.suppression import RULE, county_tree
-from ...tables import Column, csv_response
+from ...tables import Column, csv_response, paginate_list
 from ...templating import local_today
 from . import bp
 
@@ -135,11 +133,8 @@ def coverage_gap():
         csv_rows = [(c, s, g, t.shown) for c, s, g, t in rows]
         return csv_response("coverage-gap", GAP_COLUMNS, csv_rows)
     county = _county()
-    # The number in the gap is known from the county rows: no second count of the schools.
-    schools = db.paginate(
-        coverage_gap_schools(county), per_page=PER_PAGE, error_out=False, count=False
-    )
-    schools.total = sum(gap for c, _, gap, _ in rows if county is None or c == county)
+    schools = paginate_list(service.cached_gap_school_ids(county, _seconds()), PER_PAGE)
+    schools.items = service.schools_by_id(schools.items)
     covered_share = {c: (s - g) / s if s else None for c, s, g, _ in rows}
     return render_template(
         "legislative/coverage_gap.html",

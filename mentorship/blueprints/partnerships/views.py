@@ -202,24 +202,28 @@ def show(partnership_id: int):
 
 
 def _show(partnership: Partnership, stage_form: StageForm):
-    reports = outcomes.reports_of(partnership)
+    every = outcomes.all_reports_of(partnership)
+    reports = sorted(
+        (r for r in every if r.school_id is None), key=lambda r: (r.period_end, r.period_start)
+    )
+    may_edit = may(current_user, EDIT, partnership)
+    lea_schools = schools.schools_with_choice(partnership)
     return render_template(
         "partnerships/show.html",
         partnership=partnership,
         reports=reports,
         report_columns=REPORT_COLUMNS,
-        cards_over_time=outcomes.cards_over_time(outcomes.all_reports_of(partnership)),
+        cards_over_time=outcomes.cards_over_time(every),
         # Exact counts by school: the library's own people and staff, not its mentor.
-        third_grade=ils_intake.third_grade_figures(partnership)
-        if may(current_user, EDIT, partnership)
-        else None,
-        schools_form=_schools_form(partnership),
+        third_grade=ils_intake.third_grade_rows(every) if may_edit else None,
+        chosen_schools=[school for school, chosen in lea_schools if chosen],
+        schools_form=_schools_form(lea_schools),
         figures=figures_by_partnership([partnership.id]).get(partnership.id, Figures()),
         stages=service.stages(),
         stage_form=stage_form,
         agreements=partnership.agreements,
         agreement_columns=AGREEMENT_COLUMNS,
-        may_edit=may(current_user, EDIT, partnership),
+        may_edit=may_edit,
         changes=recent_changes(partnership) if current_user.is_staff else [],
     )
 
@@ -531,14 +535,12 @@ def _ils_preview(partnership: Partnership, plan, text: str):
     )
 
 
-def _schools_form(partnership: Partnership, formdata=None) -> PartnershipSchoolsForm:
+def _schools_form(lea_schools, formdata=None) -> PartnershipSchoolsForm:
+    """`lea_schools`: (school, chosen) pairs (services.schools.schools_with_choice)."""
     form = PartnershipSchoolsForm(
-        formdata=formdata, data={"school_ids": [s.id for s in partnership.schools]}
+        formdata=formdata, data={"school_ids": [s.id for s, chosen in lea_schools if chosen]}
     )
-    form.school_ids.choices = [
-        (school.id, f"{school.name} ({school.grade_span})")
-        for school in schools.schools_of_lea(partnership.district_id)
-    ]
+    form.school_ids.choices = [(s.id, f"{s.name} ({s.grade_span})") for s, _ in lea_schools]
     return form
 
 
@@ -546,7 +548,7 @@ def _schools_form(partnership: Partnership, formdata=None) -> PartnershipSchools
 @require(EDIT, Partnership)
 def set_schools(partnership_id: int):
     partnership = get_or_404(Partnership, partnership_id, EDIT)
-    form = _schools_form(partnership, request.form)
+    form = _schools_form(schools.schools_with_choice(partnership), request.form)
     if form.validate():
         try:
             schools.set_partnership_schools(partnership, form.school_ids.data, current_user)
