@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
-from .access import LIST, may
+from . import charts
+from .access import LIST, Rollup, may
 from .models import (
     Agreement,
     ApiToken,
@@ -24,7 +25,6 @@ from .models import (
 )
 from .rendering import render_markdown
 from .services.figures import DEFINITIONS, percent
-from .services.rollup import Rollup
 
 
 def local_datetime(value: datetime | None) -> str:
@@ -131,6 +131,7 @@ def register(app: Flask) -> None:
         percent=percent,
     )
     app.jinja_env.globals.update(
+        charts=charts,
         navigation=navigation,
         may=may,
         url_with=url_with,

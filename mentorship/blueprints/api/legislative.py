@@ -15,8 +15,16 @@ from ...services.rollup.years import SCHOOL_YEARS, SchoolYear
 from ...services.suppression import HIDDEN, SMALL
 from ...templating import local_today
 from . import bp
-from .openapi import COUNT, PATHS, SCHEMAS, TEXT, _query, enum_of, nullable, obj, object_operation
+from .openapi import PATHS, SCHEMAS, _query, enum_of, obj, object_operation
 from .views import _choice_arg, _county_arg
+
+COUNT = {"type": "integer", "minimum": 0}
+TEXT = {"type": "string"}
+
+
+def nullable(schema: dict) -> dict:
+    return {**schema, "type": [schema["type"], "null"]}
+
 
 CELL = {
     "anyOf": [COUNT, {"type": "string", "enum": [SMALL, HIDDEN]}],

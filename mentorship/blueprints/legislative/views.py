@@ -6,14 +6,13 @@ from __future__ import annotations
 
 from flask import current_app, render_template, request
 
-from ...access import LIST, require
+from ...access import LIST, Rollup, require
 from ...models.library import CALIFORNIA_COUNTIES, california_county
 from ...services import legislative as service
 from ...services.county_map import build_county_map
-from ...services.rollup import Rollup
 from ...services.rollup.years import SchoolYear, school_years
 from ...services.suppression import RULE, county_tree
-from ...tables import Column, csv_response, paginate_list
+from ...tables import Column, csv_response, paginate_rows
 from ...templating import local_today
 from . import bp
 
@@ -133,8 +132,12 @@ def coverage_gap():
         csv_rows = [(c, s, g, t.shown) for c, s, g, t in rows]
         return csv_response("coverage-gap", GAP_COLUMNS, csv_rows)
     county = _county()
-    schools = paginate_list(service.cached_gap_school_ids(county, _seconds()), PER_PAGE)
-    schools.items = service.schools_by_id(schools.items)
+    ids = service.cached_gap_school_ids(county, _seconds())
+    schools = paginate_rows(
+        lambda offset, limit: service.schools_by_id(ids[offset : offset + limit]),
+        len(ids),
+        PER_PAGE,
+    )
     covered_share = {c: (s - g) / s if s else None for c, s, g, _ in rows}
     return render_template(
         "legislative/coverage_gap.html",

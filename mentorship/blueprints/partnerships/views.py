@@ -20,7 +20,7 @@ from ...services.errors import DomainError
 from ...services.figures import Figures, figures_by_partnership
 from ...services.libraries import participations_of
 from ...services.rollup.years import SchoolYear, school_years
-from ...tables import Column, csv_response
+from ...tables import OUTCOME_REPORT_COLUMNS, Column, csv_response
 from ...templating import local_today
 from ..records import recent_changes, save_from_form, set_active_from_form
 from . import bp
@@ -67,12 +67,7 @@ AGREEMENT_COLUMNS = [
     ),
 ]
 REPORT_COLUMNS = [
-    Column("Period from", lambda r: r.period_start),
-    Column("Period to", lambda r: r.period_end),
-    Column("Students enrolled", lambda r: r.students_enrolled, numeric=True),
-    Column("Physical cards", lambda r: r.physical_cards, numeric=True),
-    Column("Digital cards", lambda r: r.digital_cards, numeric=True),
-    Column("Students using cards", lambda r: r.students_using_cards, numeric=True),
+    *OUTCOME_REPORT_COLUMNS,
     Column(
         "Change",
         lambda r: f"Edit figures to {r.period_end:%b %-d, %Y}",
