@@ -489,6 +489,16 @@ def edit_report(report_id: int):
 
 # The ILS report (aggregate counts by school and grade) -----------------------------
 
+ILS_ENDPOINTS = ("partnerships.ils_report", "partnerships.confirm_ils_report")
+
+
+@bp.url_value_preprocessor
+def allow_a_whole_ils_report(endpoint, values):
+    # As for the CSV import: runs before the CSRF check reads the form, so a report (or
+    # its text in the confirm form) of up to 2 MB gets in.
+    if endpoint in ILS_ENDPOINTS:
+        request.max_content_length = request.max_form_memory_size = 4 * ils_intake.MAX_BYTES
+
 
 @bp.route("/partnerships/<int:partnership_id>/ils-report", methods=["GET", "POST"])
 @require(CREATE, OutcomeReport)
