@@ -80,7 +80,7 @@ def test_upgrading_keeps_every_district_and_report_as_whole_lea_figures(tmp_path
     with fresh_database(tmp_path) as url:
         app = create_app(app_settings(url, smtp_server.port))
         with app.app_context():
-            upgrade(revision="0011")
+            upgrade(revision="0012")
             with db.engine.begin() as connection:
                 library = _insert(
                     connection, "libraries", name="Salinas PL", county="Monterey", governance="city"
