@@ -94,10 +94,13 @@ def coverage_class(ratio: float | None) -> int | None:
     return min(int(max(percent_value(ratio), 0.0)) // 20, len(CLASS_FILLS) - 1)
 
 
-def county_label(county: str, ratio: float | None) -> str:
+COVERAGE_WORDS = "of enrolled students have a card"
+
+
+def county_label(county: str, ratio: float | None, words: str = COVERAGE_WORDS) -> str:
     if ratio is None:
         return f"{county} County: {NO_FIGURES_LABEL}"
-    return f"{county} County: {percent(ratio)} of enrolled students have a card"
+    return f"{county} County: {percent(ratio)} {words}"
 
 
 def _county(name: str) -> str:
@@ -123,6 +126,7 @@ def build_county_map(
     coverage: dict[str, float | None],
     libraries: Iterable[tuple[str, str, str]],
     marker_title: str = "{name}: {role} library, {county} County",
+    words: str = COVERAGE_WORDS,
 ) -> CountyMap:
     """Shade each county by its coverage ratio (cards / students enrolled; None or
     missing: no figures) and mark each (county, role, library name) near the county's
@@ -141,7 +145,7 @@ def build_county_map(
                 path=county["path"],
                 fill=None if klass is None else CLASS_FILLS[klass],
                 coverage_class=klass,
-                label=county_label(county["name"], ratio),
+                label=county_label(county["name"], ratio, words),
                 pattern=None if klass is None else CLASS_PATTERNS[klass],
             )
         )
@@ -177,9 +181,14 @@ def build_county_map(
     )
     pilots = sum(m.role == "pilot" for m in markers)
     with_figures = sum(s.fill is not None for s in shapes)
+    share = (
+        "a larger share of enrolled students with a library card"
+        if words == COVERAGE_WORDS
+        else f"a larger share ({words})"
+    )
     summary = (
         f"{with_figures} of {len(CALIFORNIA_COUNTIES)} counties have figures; darker blue "
-        f"means a larger share of enrolled students with a library card. "
+        f"means {share}. "
         f"{pilots} pilot {'library is' if pilots == 1 else 'libraries are'} marked with circles, "
         f"{len(markers) - pilots} mentor {'library' if len(markers) - pilots == 1 else 'libraries'} with squares."
     )

@@ -27,6 +27,8 @@ LIST_PAGES = {
     "libraries": "libraries.index",
     "districts": "districts.index",
     "people": "people.index",
+    "cde-schools": "districts.index",
+    "pls-libraries": "libraries.index",
 }
 
 
