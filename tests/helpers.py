@@ -19,6 +19,7 @@ from mentorship.models import (
     Cohort,
     Governance,
     Library,
+    LibrarySource,
     Milestone,
     OutcomeReport,
     Pairing,
@@ -26,6 +27,7 @@ from mentorship.models import (
     Participation,
     ParticipationRole,
     Role,
+    School,
     SchoolDistrict,
     User,
 )
@@ -283,8 +285,6 @@ def make_grade_report(partnership, school, start, end, grade=3, **counts) -> Out
 
 def make_school(lea: SchoolDistrict, name: str | None = None, **values):
     """A school of `lea` (K–6 in the LEA's county unless told), its local library if given."""
-    from mentorship.models import LibrarySource, School
-
     library = values.pop("local_library", None)
     school = School(
         lea_id=lea.id,
