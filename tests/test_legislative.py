@@ -33,10 +33,11 @@ from datetime import date
 
 import pytest
 
+from mentorship import create_app
 from mentorship.extensions import db
 from mentorship.models import LeaKind, ResourceKind, ResourceUse, SummerReaders
 from mentorship.models.school import PartnershipSchool
-from mentorship.services import suppression
+from mentorship.services import legislative, suppression
 from mentorship.services.figures import coverage_gap_by_county, legislative_figures
 from mentorship.services.legislative import legislative_report
 from mentorship.services.rollup.years import SchoolYear
@@ -297,3 +298,25 @@ def test_the_readme_gives_the_method_as_the_page_does():
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     for term, text in LEGISLATIVE_DEFINITIONS.items():
         assert f"  - **{term}**: {text}" in readme, term
+
+
+def test_the_cached_report_and_gap_read_back_as_they_were_computed(app, program):
+    """With the figures cache on, what a worker reads back equals what it computed."""
+    caching = create_app({**app.config, "ROLLUP_CACHE_SECONDS": 60, "ROLLUP_CACHE_URL": ""})
+    with caching.app_context():
+        fresh = (
+            legislative_report(YEAR, None),
+            coverage_gap_by_county(),
+            list(db.session.scalars(legislative.coverage_gap_schools(None))),
+        )
+        for _ in range(2):  # the first call stores, the second reads back
+            kept = (
+                legislative.cached_report(YEAR, None),
+                [tuple(row) for row in legislative.cached_gap_by_county()],
+                legislative.cached_gap_school_ids(None),
+            )
+            assert kept == (fresh[0], [tuple(row) for row in fresh[1]], fresh[2])
+        assert (
+            kept[0].total.cells["obtained_card"].shown
+            == fresh[0].total.cells["obtained_card"].shown
+        )

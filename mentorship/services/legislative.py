@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import sqlalchemy as sa
 import sqlalchemy.orm
 
+from ..caching import coverage_gap_key, coverage_gap_schools_key, legislative_key, remembered
 from ..extensions import db
 from ..models import ResourceKind, School
 from .figures import (
@@ -22,7 +23,6 @@ from .figures import (
     coverage_gap_schools,
     legislative_figures,
 )
-from .rollup.caching import cache
 from .rollup.years import SchoolYear
 from .suppression import RULE, Cell, county_tree, exact
 
@@ -171,29 +171,27 @@ def _exact_tree(tree: dict) -> dict:
     return exact(values)
 
 
-def cached_report(year: SchoolYear, county: str | None, seconds: float) -> LegislativeReport:
-    """The published (suppressed) report, kept `seconds` like the rollup's figures (0: fresh)."""
-    if seconds <= 0:
-        return legislative_report(year, county)
-    return cache.get(
-        ("legislative", year.start, county), seconds, lambda: legislative_report(year, county)
+def cached_report(year: SchoolYear, county: str | None) -> LegislativeReport:
+    """The published (suppressed) report, kept like the rollup's figures (mentorship.caching)."""
+    return remembered(
+        legislative_key(year.start, county),
+        LegislativeReport,
+        lambda: legislative_report(year, county),
     )
 
 
-def cached_gap_by_county(seconds: float) -> list[tuple[str, int, int, int]]:
+def cached_gap_by_county() -> list[tuple[str, int, int, int]]:
     """The coverage gap by county (services.figures), kept like the report."""
-    if seconds <= 0:
-        return coverage_gap_by_county()
-    return cache.get(("coverage gap",), seconds, coverage_gap_by_county)
+    return remembered(coverage_gap_key(), list[tuple[str, int, int, int]], coverage_gap_by_county)
 
 
-def cached_gap_school_ids(county: str | None, seconds: float) -> list[int]:
+def cached_gap_school_ids(county: str | None) -> list[int]:
     """The ids of the schools in the gap, in order (services.figures), kept like the report."""
-
-    def make() -> list[int]:
-        return list(db.session.scalars(coverage_gap_schools(county)))
-
-    return cache.get(("coverage gap schools", county), seconds, make) if seconds > 0 else make()
+    return remembered(
+        coverage_gap_schools_key(county),
+        list[int],
+        lambda: list(db.session.scalars(coverage_gap_schools(county))),
+    )
 
 
 def schools_by_id(ids: list[int]) -> list[School]:

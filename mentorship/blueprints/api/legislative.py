@@ -6,7 +6,7 @@ layout can take it as it is.
 
 from __future__ import annotations
 
-from flask import current_app, jsonify
+from flask import jsonify
 
 from ...models import ResourceKind
 from ...models.library import CALIFORNIA_COUNTIES
@@ -107,7 +107,6 @@ def legislative_report():
     report = legislative.cached_report(
         year or SchoolYear.last_ended(local_today()),
         _county_arg("county"),
-        current_app.config["ROLLUP_CACHE_SECONDS"],
     )
     return jsonify(
         data={

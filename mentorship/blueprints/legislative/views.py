@@ -4,7 +4,7 @@ staff: page, CSV and print. What they show of a count of pupils is suppressed
 
 from __future__ import annotations
 
-from flask import current_app, render_template, request
+from flask import render_template, request
 
 from ...access import LIST, Rollup, require
 from ...models.library import CALIFORNIA_COUNTIES, california_county
@@ -21,10 +21,6 @@ PER_PAGE = 50
 
 def _year() -> SchoolYear:
     return SchoolYear.parse(request.args.get("year", "")) or SchoolYear.last_ended(local_today())
-
-
-def _seconds() -> float:
-    return current_app.config["ROLLUP_CACHE_SECONDS"]
 
 
 def _county() -> str | None:
@@ -76,7 +72,7 @@ CSV_COLUMNS = [
 @require(LIST, Rollup)
 def report():
     year, county = _year(), _county()
-    published = service.cached_report(year, county, _seconds())
+    published = service.cached_report(year, county)
     page = max(request.args.get("page", 1, type=int), 1)
     printing = request.args.get("print") == "1"
     libraries = published.libraries
@@ -100,7 +96,7 @@ def report():
 @require(LIST, Rollup)
 def report_csv():
     year, county = _year(), _county()
-    published = service.cached_report(year, county, _seconds())
+    published = service.cached_report(year, county)
     rows = [(year.key, "county" if county else "state", published.total)]
     rows += [(year.key, "county", row) for row in published.counties]
     rows += [(year.key, "library", row) for row in published.libraries]
@@ -119,7 +115,7 @@ GAP_COLUMNS = [
 
 
 def _gap_rows():
-    counties = service.cached_gap_by_county(_seconds())
+    counties = service.cached_gap_by_county()
     cells = county_tree({county: (county, third) for county, _, _, third in counties})
     return [(county, schools, gap, cells[county]) for county, schools, gap, _ in counties], cells
 
@@ -132,7 +128,7 @@ def coverage_gap():
         csv_rows = [(c, s, g, t.shown) for c, s, g, t in rows]
         return csv_response("coverage-gap", GAP_COLUMNS, csv_rows)
     county = _county()
-    ids = service.cached_gap_school_ids(county, _seconds())
+    ids = service.cached_gap_school_ids(county)
     schools = paginate_rows(
         lambda offset, limit: service.schools_by_id(ids[offset : offset + limit]),
         len(ids),
