@@ -22,7 +22,6 @@ from .models import (
     SchoolDistrict,
     User,
 )
-from .rendering import render_markdown
 from .services.figures import DEFINITIONS, percent
 from .services.rollup import Rollup
 
@@ -126,7 +125,6 @@ def register(app: Flask) -> None:
         local_datetime=local_datetime,
         long_date=long_date,
         plain=plain,
-        markdown=render_markdown,
         percent=percent,
     )
     app.jinja_env.globals.update(

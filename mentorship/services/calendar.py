@@ -16,6 +16,7 @@ from one fetch to the next, so a client updates an event instead of duplicating 
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -52,12 +53,18 @@ TOKEN_BYTES = 32  # token_urlsafe(32): 43 characters, within the column's 64
 def new_calendar_token(user: User) -> str:
     """Give `user` a new feed token; the previous address (if any) stops working."""
     action = "reset calendar link" if user.calendar_token else "create calendar link"
-    user.calendar_token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    # Only the digest is stored (as for API tokens): a copy of the database opens no feed.
+    user.calendar_token = calendar_token_digest(token)
     # The token is a secret: the audit row says what happened, never the value.
     event = audit.record(user, action, user)
     # Not the library's work: it must not count as activity in the at-risk rules.
     event.library_id = None
-    return user.calendar_token
+    return token
+
+
+def calendar_token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def user_by_calendar_token(token: str) -> User | None:
@@ -65,7 +72,9 @@ def user_by_calendar_token(token: str) -> User | None:
     if not token or len(token) > 64:
         return None
     return db.session.scalar(
-        sa.select(User).where(User.calendar_token == token, User.active.is_(True))
+        sa.select(User).where(
+            User.calendar_token == calendar_token_digest(token), User.active.is_(True)
+        )
     )
 
 

@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import frontmatter
-import markdown
-import nh3
 import yaml
 from markupsafe import Markup, escape
+
+from ..rendering import Heading, render_document
 
 log = logging.getLogger(__name__)
 
@@ -43,13 +43,6 @@ PAGE_ATTRIBUTES = {
     "a": {"href", "title"},
     "th": {"scope"},
 }
-
-
-@dataclass(frozen=True)
-class Heading:
-    level: int
-    anchor: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -100,27 +93,7 @@ class BadPage(ValueError):
 
 def render(text: str) -> tuple[Markup, tuple[Heading, ...]]:
     """Markdown → sanitised HTML whose headings carry anchors, and the headings."""
-    converter = markdown.Markdown(extensions=["toc", "tables", "sane_lists"])
-    html = converter.convert(text)
-    headings: list[Heading] = []
-
-    def walk(tokens):
-        for token in tokens:
-            if token["level"] in (2, 3):
-                headings.append(Heading(token["level"], token["id"], token["name"]))
-            walk(token["children"])
-
-    walk(converter.toc_tokens)
-    clean = nh3.clean(
-        html,
-        tags=PAGE_TAGS,
-        attributes=PAGE_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-    )
-    return Markup(clean), tuple(
-        Heading(h.level, h.anchor, Markup(h.text).striptags()) for h in headings
-    )
+    return render_document(text, PAGE_TAGS, PAGE_ATTRIBUTES)
 
 
 def parse(path: Path, downloads_dir: Path) -> Page:

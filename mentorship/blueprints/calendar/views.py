@@ -1,6 +1,6 @@
 """A person's calendar feed: the page that gives its address, and the feed itself."""
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import abort, current_app, flash, redirect, render_template, session, url_for
 from flask_login import current_user
 
 from ...access import CALENDAR, require
@@ -44,8 +44,20 @@ def feed(token: str):
 @bp.get("/calendar")
 @require(CALENDAR, User)
 def index():
-    token = current_user.calendar_token
-    return render_template("calendar/index.html", feed_url=feed_url(token) if token else None)
+    # Only a digest is stored: the address is shown once, on the page after making it.
+    token = session.pop(_JUST_MADE, None) if current_user.calendar_token else None
+    response = current_app.make_response(
+        render_template(
+            "calendar/index.html",
+            has_link=bool(current_user.calendar_token),
+            feed_url=feed_url(token) if token else None,
+        )
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+_JUST_MADE = "calendar_token_just_made"
 
 
 @bp.post("/calendar/create")
@@ -54,7 +66,7 @@ def create():
     if current_user.calendar_token:  # a second click (or tab) must not reset the link
         flash("You already have a calendar link.", "info")
     else:
-        service.new_calendar_token(current_user._get_current_object())
+        session[_JUST_MADE] = service.new_calendar_token(current_user._get_current_object())
         db.session.commit()
         flash("Your calendar link is ready: subscribe to it below.", "success")
     return redirect(url_for("calendar.index"))
@@ -63,7 +75,7 @@ def create():
 @bp.post("/calendar/reset")
 @require(CALENDAR, User)
 def reset():
-    service.new_calendar_token(current_user._get_current_object())
+    session[_JUST_MADE] = service.new_calendar_token(current_user._get_current_object())
     db.session.commit()
     flash(
         "Your calendar link was reset: the old address no longer works. "
