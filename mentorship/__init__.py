@@ -24,6 +24,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         use_fast_hashing_for_tests()
     logging.basicConfig(level=logging.INFO)
 
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
@@ -33,6 +34,15 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     benchmarking.register(app)
     configure_caches(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_HOPS proxies, the client's address and scheme come from them."""
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops > 0:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def configure_caches(app: Flask) -> None:

@@ -77,6 +77,13 @@ def load_settings(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "mentorship"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # A refusal says when to try again (Retry-After) and what the limit is.
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (1 behind
+        # one nginx or load balancer). 0 trusts none: behind a proxy every request would
+        # seem to come from the proxy, and the limits per address would count everyone
+        # together. Never more than the proxies you run: the header can be forged.
+        "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),
         # Sign-in and "forgot password" attempts from one address (any account) ...
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         # ... and for one account (from any address): slows guessing spread over many hosts.
