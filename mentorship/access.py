@@ -122,23 +122,28 @@ def _anyone(user: User, obj: Any) -> bool:
     return True
 
 
-def _published_or_own_or_paired(user: User, obj: Any) -> bool:
+def _published_or_own_or_mentor(user: User, obj: Any) -> bool:
     """A published case study: everyone signed in; an unpublished one: its library's
-    people, the libraries paired with it (its mentor) and staff."""
-    if obj is not None and obj.status == CaseStudyStatus.PUBLISHED:
+    people, its mentor library and staff (a mentor library's drafts are not its pilots')."""
+    if obj is None or obj.status == CaseStudyStatus.PUBLISHED or _own_library(user, obj):
         return True
-    return obj is None or _own_or_paired_library(user, obj)
+    if user.role not in (Role.PILOT, Role.MENTOR):
+        return False
+    from .services.pairing import mentored_library_ids
+
+    return _library_id_of(obj) in mentored_library_ids(user.library_id)
 
 
 def _comment_on_story(user: User, obj: Any) -> bool:
-    """Who may read it, except state officials: they read the program, they change nothing."""
-    return user.role != Role.STATE and _published_or_own_or_paired(user, obj)
+    """Who may read it, except state officials: they read the program, they change nothing,
+    and they never see comments (nor their authors); so this also says who reads them."""
+    return user.role != Role.STATE and _published_or_own_or_mentor(user, obj)
 
 
 def _comment_author(user: User, obj: Any) -> bool:
     """The person who wrote the comment (on a case study they can still see)."""
     return obj is None or (
-        obj.author_id == user.id and _published_or_own_or_paired(user, obj.case_study)
+        obj.author_id == user.id and _published_or_own_or_mentor(user, obj.case_study)
     )
 
 
@@ -212,7 +217,7 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     # them; everyone signed in reads and comments on published ones, and drafts stay
     # with the library, its mentor and staff.
     (CaseStudy, LIST): _anyone,
-    (CaseStudy, VIEW): _published_or_own_or_paired,
+    (CaseStudy, VIEW): _published_or_own_or_mentor,
     (CaseStudy, COMMENT): _comment_on_story,
     (CaseStudy, CREATE): _own_library,
     (CaseStudy, EDIT): _own_library,  # revise and submit

@@ -142,6 +142,7 @@ class UnsafeConfiguration(RuntimeError):
 
 
 MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_DISTINCT = 10
 # Long enough, but published: Flask's documentation prints this one, and it is copied
 # into many projects. (Shorter placeholders, "dev", "change-me", fail on length.)
 KNOWN_SECRET_KEYS = {"192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf"}
@@ -158,7 +159,11 @@ def check_settings(config: dict) -> None:
     # cookie or a set-password link for any account.
     key = str(config["SECRET_KEY"])
     if config.get("ENV_NAME") != "development" and (
-        len(key) < MIN_SECRET_KEY_LENGTH or key.strip().lower() in KNOWN_SECRET_KEYS
+        len(key) < MIN_SECRET_KEY_LENGTH
+        or key.strip().lower() in KNOWN_SECRET_KEYS
+        # 32 of the same character (or "abab…") is long but guessable: a random key of
+        # that length has far more distinct characters.
+        or len(set(key)) < MIN_SECRET_KEY_DISTINCT
     ):
         raise UnsafeConfiguration(
             f"SECRET_KEY is an example value or shorter than {MIN_SECRET_KEY_LENGTH} "

@@ -475,7 +475,7 @@ def test_staff_hide_a_comment_with_a_reason_and_never_delete_it(client, app, cas
     assert f"Hidden by program staff: {reason}" in staff_page and "Rude words" in staff_page
     assert client.submit(f"/case-studies/comments/{comment_id}/delete").status_code in (404, 405)
     client.submit("/logout")
-    sign_in(client, cast, "state")
+    sign_in(client, cast, "mentor")
     page = client.get(f"/case-studies/{case_study_id}").get_data(as_text=True)
     assert f"Hidden by program staff: {reason}" in page and "Rude words" not in page
     client.submit("/logout")

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -78,6 +79,12 @@ def user_by_calendar_token(token: str) -> User | None:
     )
 
 
+def _one_line(text: str) -> str:
+    """A name stored before line breaks were refused must not break the whole feed
+    (an iCalendar property is one line)."""
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
+
+
 # The feed -------------------------------------------------------------------------
 
 
@@ -113,7 +120,7 @@ def _all_day(uid: str, day: date, summary: str, now: datetime, category: str) ->
     event.add("dtstamp", now)
     event.add("dtstart", day)
     event.add("dtend", day + timedelta(days=1))
-    event.add("summary", summary)
+    event.add("summary", _one_line(summary))
     event.add("categories", [category])
     event.add("transp", "TRANSPARENT")  # a due date, not a busy slot
     return event
@@ -180,7 +187,7 @@ def calendar_for(
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", f"Student Success Initiative — {user.name}")
+    calendar.add("x-wr-calname", _one_line(f"Student Success Initiative — {user.name}"))
     calendar.add("x-wr-caldesc", "Check-ins and milestones of the mentor–pilot library program")
     calendar.add("x-wr-timezone", time_zone)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})

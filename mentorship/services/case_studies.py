@@ -35,7 +35,7 @@ from . import audit, figures
 from .errors import NotAllowed, ValidationError
 from .figures import Figures
 from .libraries import active_staff, people_of_libraries
-from .pairing import paired_library_ids
+from .pairing import mentor_library_ids, mentored_library_ids
 
 Status = CaseStudyStatus
 COMMENT_EDIT_WINDOW = timedelta(minutes=15)
@@ -188,7 +188,7 @@ def notices(case_study: CaseStudy, transition: Transition, actor: User, url: str
     person who acted."""
     library = case_study.library
     if transition is SUBMIT:
-        people = active_staff() + people_of_libraries(paired_library_ids(library.id))
+        people = active_staff() + people_of_libraries(mentor_library_ids(library.id))
         subject = f"Case study to review: {case_study.title}"
         text = f"{library.name} submitted the case study “{case_study.title}” for review."
     else:
@@ -212,7 +212,7 @@ def _visible_drafts(user: User) -> Any:
     if user.role == Role.STAFF:
         return sa.true()
     if user.role in (Role.PILOT, Role.MENTOR) and user.library_id:
-        ids = {user.library_id} | paired_library_ids(user.library_id)
+        ids = {user.library_id} | mentored_library_ids(user.library_id)
         return CaseStudy.library_id.in_(ids)
     return None
 

@@ -116,7 +116,8 @@ def show(case_study_id: int):
 
 
 def _show_page(case_study: CaseStudy, status: int = 200, **forms):
-    threads = service.threads(case_study)
+    # Who may comment is who may read comments: never state officials.
+    threads = service.threads(case_study) if may(current_user, COMMENT, case_study) else []
     comments = [c for t in threads for c in (t.comment, *t.replies)]
     return (
         render_template(
