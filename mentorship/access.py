@@ -39,6 +39,7 @@ from .models import (
     Partnership,
     Role,
     SchoolDistrict,
+    TemplateStep,
     User,
 )
 from .services.rollup import Rollup
@@ -147,6 +148,11 @@ def _comment_author(user: User, obj: Any) -> bool:
     )
 
 
+def _reply_to(user: User, obj: Any) -> bool:
+    """Who may comment on the comment's case study may reply to the comment."""
+    return _comment_on_story(user, obj.case_study if obj is not None else None)
+
+
 def _oneself(user: User, obj: Any) -> bool:
     """Any signed-in person, about their own account."""
     return obj is None or obj.id == user.id
@@ -208,6 +214,7 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (Milestone, COMMENT): _own_or_paired_library,
     (Milestone, LIST): _staff,  # the at-risk list across all pilots
     (MilestoneTemplate, EDIT): _staff,
+    (TemplateStep, EDIT): _staff,
     (OutboxMessage, LIST): _staff,  # reminder emails: pending, sent, failed
     (OutboxMessage, EDIT): _staff,  # send a failed one again
     (CommitmentLetter, VIEW): _own_or_paired_library,
@@ -223,6 +230,7 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (CaseStudy, EDIT): _own_library,  # revise and submit
     (CaseStudy, REVIEW): _staff,
     (CaseStudyComment, EDIT): _comment_author,
+    (CaseStudyComment, COMMENT): _reply_to,  # reply to it
     (CaseStudyComment, MODERATE): _staff,
     # Tokens for the read-only JSON API: staff issue them, see them and revoke them.
     (ApiToken, LIST): _staff,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import pytest
 import sqlalchemy as sa
@@ -178,3 +179,261 @@ def test_the_migration_renders_existing_text_and_hashes_calendar_tokens(tmp_path
             db.engine.dispose()
     assert body == "<p>We <em>learned</em>.</p>\n"
     assert "<strong>yes</strong>" in comment and "<script" not in comment
+
+
+# 3. Signing out ends the session on the server -------------------------------------------
+
+
+def test_a_copied_session_or_remember_me_cookie_stops_working_at_sign_out(app):
+    from tests.conftest import Browserless
+
+    with app.app_context():
+        make_user("staff", email="staff@t.example")
+    person = Browserless(app.test_client())
+    assert person.login("staff@t.example", PASSWORD, remember="y").status_code == 302
+    session = person.get_cookie("session").value
+    remember = person.get_cookie("remember_token").value
+    thief = app.test_client()
+    thief.set_cookie("session", session)
+    thief.set_cookie("remember_token", remember)
+    assert thief.get("/").status_code == 200  # the copies work while the person is in
+    assert person.submit("/logout").status_code == 302
+    for cookies in ({"session": session}, {"remember_token": remember}):
+        later = app.test_client()
+        for name, value in cookies.items():
+            later.set_cookie(name, value)
+        response = later.get("/")
+        assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_signing_in_starts_a_fresh_session_with_a_new_csrf_token(app):
+    from tests.conftest import Browserless
+
+    with app.app_context():
+        make_user("staff", email="staff@t.example")
+    person = Browserless(app.test_client())
+    before = person.token()
+    person.login("staff@t.example", PASSWORD)
+    assert person.token() != before
+
+
+# 4. The smaller faults ----------------------------------------------------------------------
+
+
+def _case_study_world(app):
+    """Berkeley mentors Hayward; each writes a draft; Hayward published one with a comment."""
+    from tests.helpers import make_cohort, make_participation
+
+    with app.app_context():
+        from mentorship.models import Pairing, PairingStatus
+
+        pilot_library = make_library("Hayward Public Library")
+        mentor_library = make_library("Berkeley Public Library")
+        cohort = make_cohort()
+        db.session.add(
+            Pairing(
+                pilot_participation_id=make_participation(pilot_library, cohort).id,
+                mentor_participation_id=make_participation(mentor_library, cohort, "mentor").id,
+                status=PairingStatus.ACTIVE,
+                start_date=cohort.start_date,
+            )
+        )
+        make_user("pilot", pilot_library, email="pilot@hayward.example", name="Priya Pilot")
+        mentor = make_user("mentor", mentor_library, email="m@berkeley.example", name="Mo Mentor")
+        make_user("state", email="state@t.example")
+        ids = {}
+        for key, library, status in (
+            ("published", pilot_library, CaseStudyStatus.PUBLISHED),
+            ("pilot draft", pilot_library, CaseStudyStatus.DRAFT),
+            ("mentor draft", mentor_library, CaseStudyStatus.DRAFT),
+        ):
+            case_study = CaseStudy(library_id=library.id, title=key, body="Text.", status=status)
+            db.session.add(case_study)
+            db.session.flush()
+            ids[key] = case_study.id
+        db.session.add(
+            CaseStudyComment(
+                case_study_id=ids["published"], author_id=mentor.id, body="A private remark"
+            )
+        )
+        db.session.commit()
+        return ids
+
+
+def test_state_officials_never_see_comments_or_their_authors(client, app):
+    ids = _case_study_world(app)
+    client.login("state@t.example", PASSWORD)
+    page = client.get(f"/case-studies/{ids['published']}").get_data(as_text=True)
+    assert "published" in page
+    assert "A private remark" not in page and "Mo Mentor" not in page
+    assert "Berkeley" not in page
+
+
+def test_a_mentor_librarys_drafts_stay_from_its_pilots(client, app):
+    ids = _case_study_world(app)
+    client.login("pilot@hayward.example", PASSWORD)
+    assert client.get(f"/case-studies/{ids['mentor draft']}").status_code == 404
+    assert "mentor draft" not in client.get("/case-studies/").get_data(as_text=True)
+    client.submit("/logout")
+    client.login("m@berkeley.example", PASSWORD)  # the mentor still reads its pilot's draft
+    assert client.get(f"/case-studies/{ids['pilot draft']}").status_code == 200
+
+
+def test_a_set_password_link_ends_when_the_email_changes(app):
+    from mentorship.services import auth
+
+    with app.app_context():
+        user = make_user("pilot", email="old@library.example")
+        link = auth.make_password_token(user, app.config["SECRET_KEY"])
+        assert auth.user_from_password_token(link, app.config["SECRET_KEY"], 3600).id == user.id
+        user.email = "new@library.example"
+        db.session.commit()
+        with pytest.raises(auth.InvalidLink):
+            auth.user_from_password_token(link, app.config["SECRET_KEY"], 3600)
+        # Signing out (a new session token) does not spend a link sent to the right address.
+        fresh = auth.make_password_token(user, app.config["SECRET_KEY"])
+        auth.end_sessions(user)
+        assert auth.user_from_password_token(fresh, app.config["SECRET_KEY"], 3600) == user
+
+
+def test_reactivating_a_person_revives_neither_api_tokens_nor_calendar_address(app):
+    from mentorship.services import api_tokens, calendar, records
+    from mentorship.services.auth import set_password
+
+    with app.app_context():
+        staff = make_user("staff")
+        official = make_user("state")
+        _, secret = api_tokens.issue_token(official.id, "Dashboard", staff)
+        feed = calendar.new_calendar_token(official)
+        db.session.commit()
+        records.set_active(official, False, staff)
+        records.set_active(official, True, staff)
+        db.session.commit()
+        assert isinstance(api_tokens.authenticate(f"Bearer {secret}"), api_tokens.Refusal)
+        assert calendar.user_by_calendar_token(feed) is None
+        # A password change resets the calendar address too.
+        feed = calendar.new_calendar_token(official)
+        set_password(official, "a new sentence of my own", official)
+        db.session.commit()
+        assert calendar.user_by_calendar_token(feed) is None
+
+
+@pytest.mark.parametrize("key", ["a" * 32, "ab" * 32, "0123456789"[:9] * 4])
+def test_production_refuses_a_long_key_of_few_characters(monkeypatch, key):
+    from mentorship import create_app
+    from mentorship.config import UnsafeConfiguration
+
+    monkeypatch.setenv("MENTORSHIP_ENV", "production")
+    monkeypatch.setenv("SECRET_KEY", key)
+    monkeypatch.setenv("RATELIMIT_ENABLED", "0")
+    with pytest.raises(UnsafeConfiguration, match="SECRET_KEY"):
+        create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
+
+
+def test_a_line_break_in_next_goes_home_instead_of_a_500(client, app):
+    with app.app_context():
+        make_user("staff", email="staff@t.example")
+    response = client.submit(
+        "/login?next=/libraries/%0d%0aSet-Cookie:%20x=1",
+        {"email": "staff@t.example", "password": PASSWORD},
+    )
+    assert response.status_code == 302 and response.headers["Location"] == "/"
+
+
+def test_a_line_break_in_a_stored_name_keeps_the_calendar_feed_working(app):
+    from icalendar import Calendar
+
+    from mentorship.services import calendar
+
+    with app.app_context():
+        user = make_user("staff", name="Sam\r\nSmith\x07")
+        body = calendar.calendar_for(
+            user,
+            date(2026, 12, 1),
+            base_url="https://ssi.example",
+            milestone_path=lambda milestone_id: f"/m/{milestone_id}",
+            time_zone="America/Los_Angeles",
+        )
+    assert "Sam Smith" in str(Calendar.from_ical(body).get("x-wr-calname"))
+
+
+def test_names_refuse_control_characters_beside_the_field(client, app):
+    from mentorship.models import User
+
+    with app.app_context():
+        make_user("staff", email="staff@t.example")
+        library = make_library()
+    client.login("staff@t.example", PASSWORD)
+    response = client.submit(
+        "/people/new",
+        {"name": "Sam\nSmith", "email": "sam@t.example", "role": "pilot", "library_id": library.id},
+    )
+    assert response.status_code in (200, 400)
+    assert "invisible characters" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalar(sa.select(User).where(User.email == "sam@t.example")) is None
+
+
+def test_a_percent_sign_in_a_search_matches_only_itself(client, app):
+    with app.app_context():
+        make_user("staff", email="staff@t.example")
+        make_user("staff", name="Ana 100% Ortiz")
+        make_user("staff", name="Zed Other")
+    client.login("staff@t.example", PASSWORD)
+    page = client.get("/people/?q=%25").get_data(as_text=True)
+    assert "Ana 100% Ortiz" in page and "Zed Other" not in page
+
+
+def test_private_pages_are_never_stored_by_caches(client, app):
+    with app.app_context():
+        make_user("staff", email="staff@t.example")
+    client.login("staff@t.example", PASSWORD)
+    for path in ("/", "/people/", "/people/?format=csv", "/login"):
+        assert client.get(path).headers["Cache-Control"] == "private, no-store"
+    assert "no-store" not in client.get("/static/app.css").headers.get("Cache-Control", "")
+
+
+def test_forgot_password_works_for_the_demo_accounts_test_addresses(client, app, mailbox):
+    with app.app_context():
+        make_user("pilot", email="pilot@demo.test")
+    response = client.submit("/forgot-password", {"email": "pilot@demo.test"})
+    assert response.status_code == 302
+    response.close()  # the link is emailed once the response is closed
+    assert [m["To"] for m in mailbox.messages] == ["pilot@demo.test"]
+
+
+@pytest.mark.parametrize(
+    "text", ["=1+1", "+1", "-1+1", "@SUM(A1)", "a;=cmd|' /c calc'!A0", "x; +1"]
+)
+def test_csv_cells_that_could_run_as_formulas_are_neutralised(text):
+    from mentorship.tables import _csv_cell
+
+    assert _csv_cell(text) == "'" + text
+
+
+def test_a_huge_page_number_anywhere_answers_400(client, app):
+    with app.app_context():
+        make_user("staff", email="staff@t.example")
+    client.login("staff@t.example", PASSWORD)
+    assert client.get(f"/people/?mentors_page={2**63}").status_code == 400
+
+
+# 5. Huge ids go through the access module's loader ----------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/plan/steps/{huge}/edit"),
+        ("POST", "/plan/steps/{huge}/remove"),
+        ("POST", "/case-studies/{case_study}/comments/{huge}/replies"),
+    ],
+)
+def test_ids_past_any_row_answer_404_not_500(client, app, method, path):
+    ids = _case_study_world(app)
+    with app.app_context():
+        make_user("staff", email="staff@t.example")
+    client.login("staff@t.example", PASSWORD)
+    url = path.format(huge=2**63, case_study=ids["published"])
+    response = client.get(url) if method == "GET" else client.submit(url, {"body": "Hi"})
+    assert response.status_code == 404

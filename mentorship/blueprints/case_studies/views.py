@@ -258,7 +258,7 @@ def comment(case_study_id: int):
 @require(VIEW, CaseStudy)
 def reply(case_study_id: int, comment_id: int):
     case_study = get_or_404(CaseStudy, case_study_id, COMMENT)
-    parent = db.get_or_404(CaseStudyComment, comment_id)
+    parent = get_or_404(CaseStudyComment, comment_id, COMMENT)
     if parent.case_study_id != case_study.id:
         abort(404)
     form = CommentForm(prefix=f"reply{parent.id}")
