@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -101,7 +102,8 @@ def download_name(base: str) -> str:
             continue
         words.append(f"{name.removesuffix('_id')}-{value}" if name.endswith("_id") else value)
     words.append(local_today().isoformat())
-    slug = re.sub(r"[^a-z0-9]+", "-", "-".join(words).lower()).strip("-")
+    ascii_words = unicodedata.normalize("NFKD", "-".join(words)).encode("ascii", "ignore")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_words.decode().lower()).strip("-")
     return slug[:150].rstrip("-") or "export"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import date
 
@@ -437,3 +438,97 @@ def test_ids_past_any_row_answer_404_not_500(client, app, method, path):
     url = path.format(huge=2**63, case_study=ids["published"])
     response = client.get(url) if method == "GET" else client.submit(url, {"body": "Hi"})
     assert response.status_code == 404
+
+
+# 9. The API: OPTIONS, empty values, ETag, the 401 challenge --------------------------------
+
+
+@pytest.fixture
+def api_token(app):
+    from mentorship.services import api_tokens
+
+    with app.app_context():
+        official = make_user("state", email="state@api.example")
+        _, secret = api_tokens.issue_token(official.id, "Dashboard", None)
+        db.session.commit()
+        return secret
+
+
+def _api(app, path: str, token: str | None, method: str = "GET", **headers):
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    return app.test_client().open(path, method=method, headers=headers)
+
+
+@pytest.mark.parametrize("path", ["/api/v1/libraries", "/api/v1/rollup", "/api/v1/cohorts/1"])
+def test_options_lists_only_what_answers_and_sends_no_html(app, path):
+    response = _api(app, path, None, method="OPTIONS")
+    assert response.status_code == 204 and response.data == b""
+    assert set(response.headers["Allow"].replace(" ", "").split(",")) == {"GET", "HEAD", "OPTIONS"}
+    assert "text/html" not in response.headers.get("Content-Type", "")
+
+
+@pytest.mark.parametrize(
+    "query", ["since=", "per_page=", "page=", "county=", "library_id=", "cohort_id=%20"]
+)
+def test_an_empty_query_value_is_400_as_the_document_says(app, api_token, query):
+    response = _api(app, f"/api/v1/outcome-figures?{query}", api_token)
+    assert response.status_code == 400
+    assert "is empty" in response.get_json()["error"]["message"]
+
+
+def test_api_answers_carry_an_etag_and_answer_304_when_unchanged(app, api_token):
+    first = _api(app, "/api/v1/libraries", api_token)
+    assert first.status_code == 200 and first.headers["ETag"]
+    assert "no-store" not in first.headers["Cache-Control"]
+    assert "Authorization" in first.headers["Vary"]
+    again = _api(app, "/api/v1/libraries", api_token, **{"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+    with app.app_context():
+        make_library("A new library")
+    changed = _api(app, "/api/v1/libraries", api_token, **{"If-None-Match": first.headers["ETag"]})
+    assert changed.status_code == 200 and "A new library" in changed.get_data(as_text=True)
+
+
+def test_the_calendar_feed_answers_304_when_unchanged(app):
+    from mentorship.services import calendar
+
+    with app.app_context():
+        token = calendar.new_calendar_token(make_user("staff"))
+        db.session.commit()
+    feed = app.test_client()
+    first = feed.get(f"/calendar/{token}.ics")
+    assert first.status_code == 200 and first.headers["ETag"]
+    again = feed.get(f"/calendar/{token}.ics", headers={"If-None-Match": first.headers["ETag"]})
+    assert again.status_code == 304 and again.data == b""
+
+
+def test_a_refused_token_is_told_invalid_token_and_no_token_gets_the_bare_challenge(app):
+    refused = _api(app, "/api/v1/libraries", "ssi_" + "x" * 43)
+    assert refused.status_code == 401
+    assert refused.headers["WWW-Authenticate"] == 'Bearer realm="api", error="invalid_token"'
+    missing = _api(app, "/api/v1/libraries", None)
+    assert missing.status_code == 401
+    assert missing.headers["WWW-Authenticate"] == 'Bearer realm="api"'
+
+
+# 11. CSV downloads ---------------------------------------------------------------------------
+
+
+def test_csv_downloads_start_with_a_bom_and_are_named_after_filters_and_day(client, app):
+    with app.app_context():
+        make_user("staff", email="staff@t.example")
+        make_library("Biblioteca Pública de Señora Niño", county="Alameda")
+    client.login("staff@t.example", PASSWORD)
+    response = client.get("/libraries/?format=csv&q=Se%C3%B1ora")
+    assert response.data.startswith(b"\xef\xbb\xbf")
+    assert "Señora Niño" in response.data.decode("utf-8-sig")
+    disposition = response.headers["Content-Disposition"]
+    assert re.fullmatch(
+        r'attachment; filename="libraries-senora-\d{4}-\d{2}-\d{2}\.csv"', disposition
+    )
+    with app.test_request_context("/rollup/counties.csv?county=Alameda&format=csv"):
+        from mentorship.tables import download_name
+        from mentorship.templating import local_today
+
+        assert download_name("rollup-counties") == f"rollup-counties-alameda-{local_today()}"

@@ -1,6 +1,15 @@
 """A person's calendar feed: the page that gives its address, and the feed itself."""
 
-from flask import abort, current_app, flash, redirect, render_template, session, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from ...access import CALENDAR, require
@@ -38,7 +47,9 @@ def feed(token: str):
     response.headers["Cache-Control"] = f"private, max-age={FEED_MAX_AGE}"
     response.headers["Content-Disposition"] = 'inline; filename="student-success-initiative.ics"'
     response.headers["X-Robots-Tag"] = "noindex"
-    return response
+    # Calendar apps poll: an unchanged feed answers 304 to If-None-Match, without a body.
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/calendar")
