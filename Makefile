@@ -39,8 +39,7 @@ chromium:
 
 # The two databases' runs go side by side (one per core); each keeps its own log.
 # The SQLite run lives a year ahead, so a test that depends on today's date fails now.
-test: $(VENV)/.installed-test chromium
-	$(BIN)/ruff check .
+test: $(VENV)/.installed-test chromium lint
 	@echo "== whole suite on SQLite and on PostgreSQL ($(TEST_DATABASE_URL)), side by side =="
 	@TEST_DATABASE_URL= TEST_CLOCK_SHIFT_DAYS=365 $(BIN)/pytest -q -p no:cacheprovider \
 	    > test-sqlite.log 2>&1 & sqlite=$$!; \
@@ -58,9 +57,11 @@ test-sqlite: $(VENV)/.installed-test
 test-postgres: $(VENV)/.installed-test
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q $(ARGS)
 
+# The layers contract (pyproject's [tool.importlinter]) is checked with the style.
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff check --fix .

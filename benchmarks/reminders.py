@@ -189,6 +189,7 @@ def main() -> None:
             seed(libraries, per_library)
             started = time.perf_counter()
             decided = reminders.decide(NOW)
+            db.session.commit()
             decide_seconds = time.perf_counter() - started
         started = time.perf_counter()
         results = multiprocessing.get_context("fork").Queue()

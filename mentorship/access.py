@@ -12,8 +12,10 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from flask import abort
 from flask_login import current_user, login_required
+from sqlalchemy.orm import aliased
 
 from .extensions import db
 from .models import (
@@ -42,10 +44,51 @@ from .models import (
     TemplateStep,
     User,
 )
-from .services.rollup import Rollup
-from .services.toolkit import Page as ToolkitPage
 
 T = TypeVar("T")
+
+
+# Markers: things access rules name that are not rows. The rollup page's figures and
+# the toolkit's pages are computed or read from files, so they have no model class;
+# views name these in `require(...)`.
+class Rollup:
+    """The statewide figures."""
+
+
+class ToolkitPage:
+    """A page of the Implementation Toolkit."""
+
+
+def paired_library_ids(library_id: int) -> set[int]:
+    """Libraries actively paired with this one, either way round (they see each
+    other's work: mentor and pilot work together)."""
+    pilot, mentor = aliased(Participation), aliased(Participation)
+    rows = db.session.execute(
+        sa.select(pilot.library_id, mentor.library_id)
+        .select_from(Pairing)
+        .join(pilot, Pairing.pilot_participation_id == pilot.id)
+        .join(mentor, Pairing.mentor_participation_id == mentor.id)
+        .where(
+            Pairing.status == PairingStatus.ACTIVE,
+            sa.or_(pilot.library_id == library_id, mentor.library_id == library_id),
+        )
+    )
+    return {other for row in rows for other in row} - {library_id}
+
+
+def mentored_library_ids(library_id: int) -> set[int]:
+    """The pilot libraries this library actively mentors (one way only)."""
+    pilot, mentor = aliased(Participation), aliased(Participation)
+    return set(
+        db.session.scalars(
+            sa.select(pilot.library_id)
+            .select_from(Pairing)
+            .join(pilot, Pairing.pilot_participation_id == pilot.id)
+            .join(mentor, Pairing.mentor_participation_id == mentor.id)
+            .where(Pairing.status == PairingStatus.ACTIVE, mentor.library_id == library_id)
+        )
+    )
+
 
 VIEW, LIST, CREATE, EDIT, DEACTIVATE = "view", "list", "create", "edit", "deactivate"
 COMMENT = "comment"
@@ -74,9 +117,6 @@ def _own_or_paired_library(user: User, obj: Any) -> bool:
         return False
     if obj is None or user.library_id == _library_id_of(obj):
         return True
-    # Paired libraries see each other's work (mentor and pilot work together).
-    from .services.pairing import paired_library_ids
-
     return _library_id_of(obj) in paired_library_ids(user.library_id)
 
 
@@ -130,8 +170,6 @@ def _published_or_own_or_mentor(user: User, obj: Any) -> bool:
         return True
     if user.role not in (Role.PILOT, Role.MENTOR):
         return False
-    from .services.pairing import mentored_library_ids
-
     return _library_id_of(obj) in mentored_library_ids(user.library_id)
 
 
@@ -264,7 +302,50 @@ def require(action: str, kind: type) -> Callable:
     return decorator
 
 
-MAX_ID = 2**31 - 1  # ids are INTEGER columns
+# What a person may do with an object in its present state: the role rule above and
+# the state the object is in, decided here so pages offer only what will be accepted.
+def may_log_check_in(user: Any, pairing: Pairing) -> bool:
+    """Check-ins are logged while the pairing is active (not proposed, not ended)."""
+    return pairing.status == PairingStatus.ACTIVE and may(user, CHECK_IN, pairing)
+
+
+def may_propose_mentor(current: Pairing | None, mentor_id: int, places_left: int) -> bool:
+    """Staff may propose a mentor with a place left instead of the pilot's open proposal;
+    an active pairing is ended first, and the mentor already proposed is not offered."""
+    if places_left <= 0:
+        return False
+    return current is None or (
+        current.status == PairingStatus.PROPOSED and current.mentor_participation_id != mentor_id
+    )
+
+
+def case_study_choices(user: Any, case_study: CaseStudy) -> dict[str, bool]:
+    """The workflow steps the person may take on the case study as it stands."""
+    author, reviewer = may(user, EDIT, case_study), may(user, REVIEW, case_study)
+    return {
+        "edit": author and case_study.editable,
+        "submit": author and case_study.submittable,
+        "publish": reviewer and case_study.status == CaseStudyStatus.IN_REVIEW,
+        "send_back": reviewer and case_study.status == CaseStudyStatus.IN_REVIEW,
+        "withdraw": reviewer and case_study.status == CaseStudyStatus.PUBLISHED,
+        "comment": may(user, COMMENT, case_study),
+        "moderate": may(user, MODERATE, CaseStudyComment),
+    }
+
+
+def visible_case_study_drafts(user: User) -> Any:
+    """The condition for the unpublished case studies `user` may see (None: none):
+    their library's and those of the pilots it mentors; all for staff. A mentor
+    library's drafts are not its pilots' to read."""
+    if user.role == Role.STAFF:
+        return sa.true()
+    if user.role in (Role.PILOT, Role.MENTOR) and user.library_id:
+        ids = {user.library_id} | mentored_library_ids(user.library_id)
+        return CaseStudy.library_id.in_(ids)
+    return None
+
+
+MAX_ID = 2**31 - 1  # ids are INTEGER columns (the API's page numbers keep to it too)
 
 
 def valid_id(value: int | None) -> int | None:

@@ -9,7 +9,7 @@ from flask import Flask
 
 from .extensions import db
 from .models import Role
-from .services import auth, people
+from .services import auth, backup, people
 from .services.errors import DomainError
 
 
@@ -101,8 +101,6 @@ def register(app: Flask) -> None:
     )
     def export_all_command(output: str | None) -> None:
         """Write the whole program (every table) to one JSON file: a complete backup."""
-        from .services import backup
-
         path = output or backup.default_file_name()
         try:
             counts = backup.write_backup(path)
@@ -118,8 +116,6 @@ def register(app: Flask) -> None:
     @click.argument("file", type=click.Path(exists=True, dir_okay=False, allow_dash=True))
     def import_all_command(file: str) -> None:
         """Restore a file from export-all into an empty, migrated database (all or nothing)."""
-        from .services import backup
-
         try:
             counts = backup.read_backup(file)
         except DomainError as error:

@@ -36,6 +36,7 @@ def decide(app: Flask, now: datetime | None = None) -> None:
             if completed:
                 log.info("milestones completed by agreements taking effect: %d", len(completed))
             added = reminders.decide(now)
+            db.session.commit()
             log.info("reminders decided: %d new", added)
         except Exception:
             db.session.rollback()

@@ -107,20 +107,59 @@ def download_name(base: str) -> str:
     return slug[:150].rstrip("-") or "export"
 
 
-class ListPagination(Pagination):
-    """A page of a list already in memory (ordered in Python), for the pagination macro."""
-
-    def _query_items(self) -> list[Any]:
-        start = self._query_offset
-        return list(self._query_args["items"][start : start + self.per_page])
-
-    def _query_count(self) -> int:
-        return len(self._query_args["items"])
+def requested_page(param: str = "page") -> int:
+    """The page number asked for, as `db.paginate` reads it (bad or below 1: page 1)."""
+    return max(request.args.get(param, 1, type=int), 1)
 
 
-def paginate_list(items: Sequence[Any], per_page: int) -> Pagination:
+@dataclass(frozen=True)
+class ListPage:
+    """A page of rows that are not one SELECT (a ranking kept in memory, a report summed
+    for the rows shown), read by the pagination macro as `db.paginate`'s pages are."""
+
+    items: list[Any]
+    page: int
+    per_page: int
+    total: int
+
+    @property
+    def pages(self) -> int:
+        return -(-self.total // self.per_page) if self.total else 0
+
+    @property
+    def has_prev(self) -> bool:
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int | None:
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def has_next(self) -> bool:
+        return self.page < self.pages
+
+    @property
+    def next_num(self) -> int | None:
+        return self.page + 1 if self.has_next else None
+
+    # The same numbers and gaps as every other list's (it reads only page and pages).
+    iter_pages = Pagination.iter_pages
+
+    def __iter__(self) -> Iterator[Any]:
+        yield from self.items
+
+
+def paginate_list(items: Sequence[Any], per_page: int) -> ListPage:
     """Like `db.paginate` (reads ?page=, a page past the end is empty), for a list."""
-    return ListPagination(items=items, per_page=per_page, max_per_page=None, error_out=False)
+    page = requested_page()
+    start = (page - 1) * per_page
+    return ListPage(list(items[start : start + per_page]), page, per_page, len(items))
+
+
+def paginate_rows(fetch: Callable[[int, int], list[Any]], total: int, per_page: int) -> ListPage:
+    """A page of rows that `fetch(offset, limit)` computes for the page alone."""
+    page = requested_page()
+    return ListPage(fetch((page - 1) * per_page, per_page), page, per_page, total)
 
 
 def figure_columns(figures_of: Callable[[Any], Figures], partnerships: bool = True) -> list[Column]:
@@ -135,3 +174,14 @@ def figure_columns(figures_of: Callable[[Any], Figures], partnerships: bool = Tr
         Column("Students using cards", lambda r: figures_of(r).using, numeric=True),
         Column("Coverage %", lambda r: percent_value(figures_of(r).coverage), numeric=True),
     ]
+
+
+# An outcome report's own figures (one row per report), the same on every table and CSV.
+OUTCOME_REPORT_COLUMNS = (
+    Column("Period from", lambda r: r.period_start),
+    Column("Period to", lambda r: r.period_end),
+    Column("Students enrolled", lambda r: r.students_enrolled, numeric=True),
+    Column("Physical cards", lambda r: r.physical_cards, numeric=True),
+    Column("Digital cards", lambda r: r.digital_cards, numeric=True),
+    Column("Students using cards", lambda r: r.students_using_cards, numeric=True),
+)

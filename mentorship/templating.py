@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 from flask import Flask, current_app, request, url_for
 from flask_login import current_user
 
-from .access import LIST, may
+from . import charts
+from .access import LIST, Rollup, may
 from .models import (
     Agreement,
     ApiToken,
@@ -23,7 +24,6 @@ from .models import (
     User,
 )
 from .services.figures import DEFINITIONS, percent
-from .services.rollup import Rollup
 
 
 def local_datetime(value: datetime | None) -> str:
@@ -128,6 +128,7 @@ def register(app: Flask) -> None:
         percent=percent,
     )
     app.jinja_env.globals.update(
+        charts=charts,
         navigation=navigation,
         may=may,
         url_with=url_with,

@@ -9,6 +9,7 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 import sqlalchemy as sa
 
+from mentorship.blueprints.case_studies import operations as case_studies
 from mentorship.extensions import db
 from mentorship.models import (
     AuditEvent,
@@ -21,7 +22,8 @@ from mentorship.models import (
     User,
 )
 from mentorship.rendering import render_markdown
-from mentorship.services import case_studies, outcomes, partnerships
+from mentorship.services import case_studies as case_study_service
+from mentorship.services import outcomes, partnerships
 from mentorship.services.errors import NotAllowed, ValidationError
 from tests.conftest import row_count
 from tests.helpers import (
@@ -400,7 +402,7 @@ def test_replies_are_one_level_deep_and_stay_on_their_case_study(ctx, cast):
         case_studies.add_comment(case_study, "Deeper", mentor, parent=reply)
     with pytest.raises(ValidationError):
         case_studies.add_comment(other, "Elsewhere", mentor, parent=top)
-    threads = case_studies.threads(case_study)
+    threads = case_study_service.threads(case_study)
     assert [(t.comment.id, [r.id for r in t.replies]) for t in threads] == [(top.id, [reply.id])]
 
 

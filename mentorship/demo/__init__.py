@@ -18,7 +18,6 @@ from ..models import (
     CheckIn,
     CheckInMode,
     Cohort,
-    DistrictSize,
     Enrolment,
     Library,
     Milestone,
@@ -137,18 +136,27 @@ def _pair_year1(cohort: Cohort, pilot_name: str, mentor_name: str) -> None:
     pairing.publish(cohort.id, cohort.start_date, actor=None)
 
 
+# The step of the plan each partnership stage stands for (meeting held … cards issued).
+STAGE_OF_STEP = {
+    "first_meeting": 2,
+    "commitment_letter": 3,
+    "data_agreement": 4,
+    "technical_plan": 5,
+    "first_launch": 6,
+}
 # A pilot's districts reach each stage a few days before the plan's date for the step
 # that stage stands for (in months, as the default plan has them), `lag` days behind for
 # a pilot that lags; a pilot's next district is first contacted a while after the last.
-STAGE_MONTHS = {2: 2, 3: 4, 4: 8, 5: 10, 6: 12}  # meeting held … cards issued
+STAGE_MONTHS = {
+    STAGE_OF_STEP[key]: month
+    for key, _, _, month, _, _ in milestones.DEFAULT_PLAN
+    if key in STAGE_OF_STEP
+}
 FIRST_CONTACT_DAYS, NEXT_DISTRICT_DAYS, AHEAD_DAYS = 20, 75, 4
 # Mentors' own partnerships: days after their start each stage was reached.
 MENTOR_STAGE_DAYS = (20, 60, 130, 250, 320, 400)
 LETTER_STAGE = 3
-DEMO_SIGNER_NAMES = (
-    "Maria Gonzalez", "James Okafor", "Aisha Patel", "Robert Nguyen", "Elena Ruiz",
-    "David Kim", "Sarah Thompson", "Miguel Hernández", "Linda Park",
-)  # fmt: skip
+DEMO_SIGNER_NAMES = tuple(data.SIGNER_NAMES)
 CARDS_ISSUED = 6  # the stage position from which a partnership reports figures
 MENTOR_HEAD_START_YEARS = 5  # mentors' own programmes began this long before Year 2
 CARD_MODELS = (CardModel.DIGITAL_ONLY, CardModel.FULL, CardModel.STARTER)
@@ -373,20 +381,8 @@ def _letters(today: date) -> None:
 # with the demo mentor: 40 days, so its monthly check-in is about 10 days overdue).
 YEAR1_CHECKIN_GAPS = (40, 12, 25, 50, 5, 70, 20, 33, 8, 15, 28)
 CHECKINS_PER_PAIRING = 4
-ACTION_TEXTS = (
-    ("Send the draft MOU to the district's legal team", "pilot"),
-    ("Share our data-sharing agreement as a model", "mentor"),
-    ("Ask the superintendent's office for a meeting date", "pilot"),
-    ("Introduce the pilot to our ILS vendor contact", "mentor"),
-    ("Draft the card sign-up letter for families", "pilot"),
-    ("Review the roll-out plan for the first schools", "mentor"),
-)
-CHECKIN_NOTES = (
-    "Went through the timeline and the next steps with the district.",
-    "Talked about card models: the district prefers student ID as the card number.",
-    "Reviewed the commitment letter and who still has to sign it.",
-    "Planned the first school visits and the library card sign-up week.",
-)
+ACTION_TEXTS = data.ACTION_TEXTS  # (text, whose: pilot or mentor)
+CHECKIN_NOTES = data.CHECK_IN_NOTES
 
 
 def _check_ins(today: date) -> None:
@@ -420,37 +416,10 @@ def _check_ins(today: date) -> None:
             made.action_items[0].done = due < today - timedelta(days=14)
 
 
-PUBLISHED_CASE_STUDY = {
-    "library": "Redwood City Public Library",  # a Year 1 pilot that reports figures
-    "title": "Every student a card: how Redwood City went digital first",
-    "summary": "A digital-only card let the district sign up every student at once; "
-    "physical cards followed for the families who asked.",
-    "body": (
-        "### Where we started\n\nThe district was worried about paperwork, so we proposed a "
-        "**digital-only card** numbered with the student ID.\n\n"
-        "### What worked\n\n- Opt-out enrolment, agreed in the MOU\n"
-        "- A sign-up week at each school with the school librarians\n"
-        "- Fine-free cards, so no family was afraid of a bill\n\n"
-        "### What we would do again\n\nStart on the agreements with the district's lawyers "
-        "in the first month: they took longer than anything else."
-    ),
-    "card_model": CardModel.DIGITAL_ONLY,
-    "district_size": DistrictSize.MEDIUM,
-}
-DRAFT_CASE_STUDY = {
-    "title": "Working with two districts at once",
-    "summary": "What Hayward learned from talking to its school districts side by side.",
-    "body": (
-        "### The first meetings\n\nWe met both superintendents in the same month, which "
-        "helped: each wanted to know what the other had agreed.\n\n"
-        "### Still open\n\nThe second district has not signed its data-sharing agreement yet."
-    ),
-    "card_model": CardModel.FULL,
-    "district_size": DistrictSize.LARGE,
-}
-MENTOR_COMMENT = (
-    "Good start. Could you add **how long** each agreement took? Other pilots always ask."
-)
+# A Year 1 pilot that reports figures publishes one; the demo pilot's draft is in review.
+PUBLISHED_CASE_STUDY = data.PUBLISHED_CASE_STUDY
+DRAFT_CASE_STUDY = data.DRAFT_CASE_STUDY
+MENTOR_COMMENT = data.MENTOR_COMMENT
 
 
 def _case_studies() -> None:

@@ -55,7 +55,7 @@ from ..services import milestones
 from ..services.auth import hash_password
 from ..services.checkins import next_date
 from ..services.milestone_facts import FactBook
-from ..services.months import add_months, due_when_given, planned_due_on
+from ..services.months import add_months
 from . import scale_data as data
 
 CALIFORNIA, NATIONAL = "california", "national"
@@ -65,13 +65,7 @@ NATIONAL_ROUND = "National round {} (synthetic)"
 SEED = 2026
 CHUNK = 50_000
 # Steps of the default plan whose completion moves a district partnership to a stage.
-STAGE_OF_STEP = {
-    "first_meeting": 2,
-    "commitment_letter": 3,
-    "data_agreement": 4,
-    "technical_plan": 5,
-    "first_launch": 6,
-}
+STAGE_OF_STEP = demo.STAGE_OF_STEP
 CADENCE_DAYS = {"weekly": 7, "every two weeks": 14, "monthly": 30, "every two months": 61}
 
 
@@ -742,8 +736,7 @@ class _Generator:
             if step.scope == StepScope.PARTNERSHIP:
                 targets = list(zip(partnerships, contacts, strict=True))
             for partnership, contact in targets:
-                planned = planned_due_on(start, step.month_offset, contact)
-                due = due_when_given(planned, start, None, 0)  # as milestones._due_on
+                due = milestones.step_due_on(start, step.month_offset, contact)
                 status, done_on = "not started", None
                 if pilot["begun"] and due + lag <= self.today:
                     status = "done"

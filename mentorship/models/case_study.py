@@ -29,6 +29,10 @@ class DistrictSize(enum.StrEnum):
     LARGE = "large"  # over 25,000
 
 
+EDITABLE = frozenset({CaseStudyStatus.DRAFT, CaseStudyStatus.IN_REVIEW, CaseStudyStatus.SENT_BACK})
+SUBMITTABLE = frozenset({CaseStudyStatus.DRAFT, CaseStudyStatus.SENT_BACK})
+
+
 class CaseStudy(db.Model):
     __tablename__ = "case_studies"
 
@@ -65,6 +69,15 @@ class CaseStudy(db.Model):
     @property
     def name(self) -> str:
         return self.title
+
+    @property
+    def editable(self) -> bool:
+        """Authors revise it until it is published (staff withdraw it first)."""
+        return self.status in EDITABLE
+
+    @property
+    def submittable(self) -> bool:
+        return self.status in SUBMITTABLE
 
     @validates("body")
     def _render_body(self, _key: str, body: str) -> str:

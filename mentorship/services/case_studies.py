@@ -1,9 +1,10 @@
 """Case studies: what a library learned, written by its people, published by staff.
 
 The workflow is draft → in review → published, with "sent back" (staff ask for changes,
-with a reason) between review and a new submission. Who may act is decided by
-`access.may` (the one place for access rules); this module adds what the state allows,
-audits every change and says whom to email. Comments are threaded one level, editable
+with a reason) between review and a new submission. Who may act is decided above this
+layer (`blueprints/case_studies/operations.py` asks `access.may`, the one place for
+access rules); this module decides what the state allows, audits every change and says
+whom to email. Comments are threaded one level, editable
 by their author for 15 minutes, and hidden by staff with a reason, never deleted.
 """
 
@@ -17,7 +18,6 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
-from ..access import COMMENT, CREATE, EDIT, MODERATE, REVIEW, may
 from ..extensions import db
 from ..mail import Mail
 from ..models import (
@@ -27,19 +27,18 @@ from ..models import (
     CaseStudyStatus,
     DistrictSize,
     Library,
-    Role,
     User,
 )
 from ..models.base import utcnow
+from ..models.case_study import SUBMITTABLE
 from . import audit, figures
 from .errors import NotAllowed, ValidationError
 from .figures import Figures
 from .libraries import active_staff, people_of_libraries
-from .pairing import mentor_library_ids, mentored_library_ids
+from .pairing import active_pairings_of_library, people_to_tell
 
 Status = CaseStudyStatus
 COMMENT_EDIT_WINDOW = timedelta(minutes=15)
-EDITABLE = {Status.DRAFT, Status.IN_REVIEW, Status.SENT_BACK}  # published: withdraw first
 FIELDS = ("title", "summary", "body", "card_model", "district_size", "region")
 
 
@@ -49,22 +48,20 @@ class Transition:
     done: str  # in a sentence: "was published"
     from_states: frozenset[Status]
     to: Status
-    action: str  # the access action it needs (access.EDIT for authors, REVIEW for staff)
+    by_staff: bool  # a review decision (staff), or the authors' step
     needs_reason: bool = False
 
 
-SUBMIT = Transition(
-    "submit", "submitted", frozenset({Status.DRAFT, Status.SENT_BACK}), Status.IN_REVIEW, EDIT
-)
+SUBMIT = Transition("submit", "submitted", SUBMITTABLE, Status.IN_REVIEW, by_staff=False)
 PUBLISH = Transition(
-    "publish", "published", frozenset({Status.IN_REVIEW}), Status.PUBLISHED, REVIEW
+    "publish", "published", frozenset({Status.IN_REVIEW}), Status.PUBLISHED, by_staff=True
 )
 SEND_BACK = Transition(
     "send back",
     "sent back",
     frozenset({Status.IN_REVIEW}),
     Status.SENT_BACK,
-    REVIEW,
+    by_staff=True,
     needs_reason=True,
 )
 # Staff take a published case study down again (an error found later): back to its
@@ -74,14 +71,9 @@ WITHDRAW = Transition(
     "withdrawn",
     frozenset({Status.PUBLISHED}),
     Status.SENT_BACK,
-    REVIEW,
+    by_staff=True,
     needs_reason=True,
 )
-
-
-def _check(actor: User | None, action: str, target: Any, refusal: str) -> None:
-    if not may(actor, action, target):
-        raise NotAllowed(refusal)
 
 
 # Writing -----------------------------------------------------------------------------
@@ -89,7 +81,6 @@ def _check(actor: User | None, action: str, target: Any, refusal: str) -> None:
 
 def create(library: Library, values: dict[str, Any], actor: User) -> CaseStudy:
     """A new draft for `library` (a librarian's own library; staff: any)."""
-    _check(actor, CREATE, CaseStudy(library_id=library.id), "You can only write for your library.")
     _check_values(values)
     case_study = CaseStudy(
         library_id=library.id,
@@ -104,8 +95,7 @@ def create(library: Library, values: dict[str, Any], actor: User) -> CaseStudy:
 
 def update(case_study: CaseStudy, values: dict[str, Any], actor: User) -> CaseStudy:
     """Authors revise while it is a draft, in review or sent back; never once published."""
-    _check(actor, EDIT, case_study, "Only the library's people and staff change a case study.")
-    if case_study.status not in EDITABLE:
+    if not case_study.editable:
         raise NotAllowed("A published case study cannot be changed; staff can withdraw it first.")
     _check_values(values)
     values = {**values, "region": values.get("region") or case_study.library.cooperative_system}
@@ -130,12 +120,6 @@ def _move(
     reason: str = "",
     now: datetime | None = None,
 ) -> CaseStudy:
-    refusal = (
-        "Only program staff publish, send back or withdraw case studies."
-        if transition.action == REVIEW
-        else "Only the library's people and staff submit a case study."
-    )
-    _check(actor, transition.action, case_study, refusal)
     if case_study.status not in transition.from_states:
         raise NotAllowed(f"A case study that is {case_study.status} cannot be {transition.done}.")
     reason = (reason or "").strip()
@@ -188,7 +172,16 @@ def notices(case_study: CaseStudy, transition: Transition, actor: User, url: str
     person who acted."""
     library = case_study.library
     if transition is SUBMIT:
-        people = active_staff() + people_of_libraries(mentor_library_ids(library.id))
+        # Its mentors only: a mentor library's pilots do not read its drafts.
+        mentored_by = [
+            pairing
+            for pairing in active_pairings_of_library(library.id)
+            if pairing.pilot.library_id == library.id
+        ]
+        mentors = people_to_tell(mentored_by)
+        people = active_staff() + [
+            user for other, users in mentors.items() if other != library.id for user in users
+        ]
         subject = f"Case study to review: {case_study.title}"
         text = f"{library.name} submitted the case study “{case_study.title}” for review."
     else:
@@ -205,16 +198,6 @@ def notices(case_study: CaseStudy, transition: Transition, actor: User, url: str
 
 
 # Reading -----------------------------------------------------------------------------
-
-
-def _visible_drafts(user: User) -> Any:
-    """The condition for the unpublished case studies `user` may see (None: none)."""
-    if user.role == Role.STAFF:
-        return sa.true()
-    if user.role in (Role.PILOT, Role.MENTOR) and user.library_id:
-        ids = {user.library_id} | mentored_library_ids(user.library_id)
-        return CaseStudy.library_id.in_(ids)
-    return None
 
 
 def published_query(filters: dict[str, str]) -> sa.Select:
@@ -237,10 +220,9 @@ def published_query(filters: dict[str, str]) -> sa.Select:
     return query
 
 
-def drafts_for(user: User) -> list[CaseStudy]:
-    """Unpublished case studies the person may see: their library's, a paired library's
-    (its mentor), all for staff; nothing for state officials."""
-    condition = _visible_drafts(user)
+def drafts_where(condition: Any) -> list[CaseStudy]:
+    """Unpublished case studies that meet `condition` (access.visible_case_study_drafts:
+    what the person may see; None: nothing)."""
     if condition is None:
         return []
     return db.session.scalars(
@@ -322,7 +304,6 @@ def add_comment(
     case_study: CaseStudy, body: str, actor: User, parent: CaseStudyComment | None = None
 ) -> CaseStudyComment:
     """A comment, or a reply to a top-level comment of the same case study."""
-    _check(actor, COMMENT, case_study, "You cannot comment on this case study.")
     if parent is not None and (parent.case_study_id != case_study.id or parent.parent_id):
         raise ValidationError("Reply to a comment on this case study, not to a reply.")
     comment = CaseStudyComment(
@@ -348,7 +329,6 @@ def edit_comment(
     comment: CaseStudyComment, body: str, actor: User, now: datetime | None = None
 ) -> CaseStudyComment:
     """The author corrects a comment within 15 minutes of posting it."""
-    _check(actor, EDIT, comment, "Only the person who wrote a comment can change it.")
     if comment.hidden:
         raise NotAllowed("Staff hid this comment; it cannot be changed.")
     now = now or utcnow()
@@ -366,7 +346,6 @@ def edit_comment(
 
 def hide_comment(comment: CaseStudyComment, reason: str, actor: User) -> CaseStudyComment:
     """Staff hide a comment (moderation) with a reason everyone sees; the text stays."""
-    _check(actor, MODERATE, comment, "Only program staff hide comments.")
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError("Say why the comment is hidden.", "reason")
@@ -376,7 +355,6 @@ def hide_comment(comment: CaseStudyComment, reason: str, actor: User) -> CaseStu
 
 
 def unhide_comment(comment: CaseStudyComment, actor: User) -> CaseStudyComment:
-    _check(actor, MODERATE, comment, "Only program staff show hidden comments again.")
     if comment.hidden:
         audit.record(
             actor, "show comment", comment.case_study, {"hidden": [comment.hidden_reason, False]}

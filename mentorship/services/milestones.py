@@ -92,39 +92,59 @@ STEP_FIELDS = ("title", "description", "month_offset", "scope", "toolkit_page", 
 # The plan -------------------------------------------------------------------------
 
 
-def current_template() -> MilestoneTemplate:
-    """The newest published plan; the default plan becomes version 1 the first time."""
-    template = db.session.scalar(
+def _published_template() -> MilestoneTemplate | None:
+    return db.session.scalar(
         sa.select(MilestoneTemplate)
         .where(MilestoneTemplate.published_at.is_not(None))
         .order_by(MilestoneTemplate.version.desc())
         .limit(1)
     )
-    if template is None:
-        template = MilestoneTemplate(version=1, published_at=datetime.now(UTC))
-        for position, (key, title, description, month, scope, page) in enumerate(DEFAULT_PLAN):
-            template.steps.append(
-                TemplateStep(
-                    key=key,
-                    position=position + 1,
-                    title=title,
-                    description=description,
-                    month_offset=month,
-                    scope=scope,
-                    toolkit_page=page,
-                    **dict(zip(FACT_FIELDS, DEFAULT_FACTS.get(key, (None,) * 3), strict=True)),
-                )
+
+
+def _default_template() -> MilestoneTemplate:
+    """Version 1: the default plan (DOMAIN.md's timeline), not yet stored."""
+    template = MilestoneTemplate(version=1, published_at=datetime.now(UTC))
+    for position, (key, title, description, month, scope, page) in enumerate(DEFAULT_PLAN):
+        template.steps.append(
+            TemplateStep(
+                key=key,
+                position=position + 1,
+                title=title,
+                description=description,
+                month_offset=month,
+                scope=scope,
+                toolkit_page=page,
+                **dict(zip(FACT_FIELDS, DEFAULT_FACTS.get(key, (None,) * 3), strict=True)),
             )
+        )
+    return template
+
+
+def current_template() -> MilestoneTemplate:
+    """The newest published plan; the default plan is stored as version 1 the first time
+    something needs it (a pilot's timeline, a draft)."""
+    template = _published_template()
+    if template is None:
+        template = _default_template()
         db.session.add(template)
         db.session.flush()
     return template
 
 
-def draft_template(actor: User | None) -> MilestoneTemplate:
-    """The draft staff are editing: a copy of the current plan, started on first use."""
-    draft = db.session.scalar(
+def plan_to_show() -> MilestoneTemplate:
+    """The current plan for reading: the default one is shown, not stored, until used."""
+    return _published_template() or _default_template()
+
+
+def existing_draft() -> MilestoneTemplate | None:
+    return db.session.scalar(
         sa.select(MilestoneTemplate).where(MilestoneTemplate.published_at.is_(None))
     )
+
+
+def draft_template(actor: User | None) -> MilestoneTemplate:
+    """The draft staff are editing: a copy of the current plan, started on first use."""
+    draft = existing_draft()
     if draft is None:
         current = current_template()
         draft = MilestoneTemplate(version=current.version + 1, created_by_id=actor and actor.id)
@@ -485,10 +505,24 @@ def _due_on(
     given_on: date | None = None,
     grace_days: int = GRACE_DAYS,
 ) -> date:
-    """The plan's date, capped at the pilot's outer bound; a step given to a running pilot
-    on `given_on` gets the grace period (`months.due_when_given`)."""
-    planned = _planned_due_on(step, participation, first_contact)
-    return due_when_given(planned, participation.start_date, given_on, grace_days)
+    return step_due_on(
+        participation.start_date, step.month_offset, first_contact, given_on, grace_days
+    )
+
+
+def step_due_on(
+    start: date,
+    month_offset: int,
+    first_contact: date | None,
+    given_on: date | None = None,
+    grace_days: int = GRACE_DAYS,
+) -> date:
+    """When a step of the plan is due for a pilot that started on `start`: the plan's
+    date, capped at the pilot's outer bound; a step given to a running pilot on
+    `given_on` gets the grace period (`months.due_when_given`). The demo generator
+    dates its milestones with this too."""
+    planned = planned_due_on(start, month_offset, first_contact)
+    return due_when_given(planned, start, given_on, grace_days)
 
 
 def _moved_due_on(

@@ -283,15 +283,15 @@ def read_unsubscribe_token(token: str) -> tuple[int, str] | None:
     return int(user_id), str(kind)
 
 
+# The one-click unsubscribe page's address: the reminders blueprint serves this path,
+# and the scheduler (which has no request) writes it into every email.
+UNSUBSCRIBE_PATH = "/unsubscribe/"
+
+
 def unsubscribe_url(user_id: int, kind: str) -> str:
-    """BASE_URL + the unsubscribe page for this token; built without a request (the
-    scheduler process has none), from a path worked out once per app."""
-    config = current_app.config
-    prefix = config.get("_UNSUBSCRIBE_PREFIX")
-    if prefix is None:
-        path = current_app.url_map.bind("").build("reminders.unsubscribe", {"token": "TOKEN"})
-        prefix = config["_UNSUBSCRIBE_PREFIX"] = config["BASE_URL"].rstrip("/") + path[:-5]
-    return prefix + unsubscribe_token(user_id, kind)
+    """BASE_URL + the unsubscribe page for this token."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return base + UNSUBSCRIBE_PATH + unsubscribe_token(user_id, kind)
 
 
 def _mail_for(row: _Claimed) -> mail.Mail:

@@ -221,33 +221,6 @@ def active_pairings_of_library(library_id: int) -> list[Pairing]:
     ).all()
 
 
-def paired_library_ids(library_id: int) -> set[int]:
-    """Libraries actively paired with this one, either way round."""
-    ids = set()
-    for pairing in active_pairings_of_library(library_id):
-        ids |= {pairing.pilot.library_id, pairing.mentor.library_id}
-    ids.discard(library_id)
-    return ids
-
-
-def mentored_library_ids(library_id: int) -> set[int]:
-    """The pilot libraries this library actively mentors (one way only)."""
-    return {
-        pairing.pilot.library_id
-        for pairing in active_pairings_of_library(library_id)
-        if pairing.mentor.library_id == library_id
-    }
-
-
-def mentor_library_ids(library_id: int) -> set[int]:
-    """The libraries actively mentoring this one."""
-    return {
-        pairing.mentor.library_id
-        for pairing in active_pairings_of_library(library_id)
-        if pairing.pilot.library_id == library_id
-    }
-
-
 def people_to_tell(pairings: list[Pairing], also: int | None = None) -> dict[int, list[User]]:
     """{library id: its active people} for both sides of the pairings (and the library
     `also`, e.g. one's own), in one query."""

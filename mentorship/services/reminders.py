@@ -36,6 +36,8 @@ from ..models import (
     SchoolDistrict,
     User,
 )
+from .partnerships import expiring_agreements
+from .risk import RiskLevel, RiskSettings, assess_pilots, level_counts
 
 
 @dataclass(frozen=True)
@@ -199,8 +201,6 @@ def _milestones(today: date) -> Iterator[Due]:
 
 
 def _agreements(today: date) -> Iterator[Due]:
-    from .partnerships import expiring_agreements
-
     windows = sorted(_settings()["REMINDER_AGREEMENT_DAYS"], reverse=True)  # 90, 30
     for row in expiring_agreements(today, days=windows[0]):
         if row.expired:
@@ -226,9 +226,6 @@ def _digest(now: datetime) -> Iterator[Due]:
     send_day = week_start + timedelta(days=config["REMINDER_DIGEST_WEEKDAY"])
     if (local.date(), local.hour) < (send_day, config["REMINDER_DIGEST_HOUR"]):
         return
-    from .partnerships import expiring_agreements
-    from .risk import RiskLevel, RiskSettings, assess_pilots, level_counts
-
     today = local.date()
     assessed = assess_pilots(today, RiskSettings.from_config(config))
     counts = level_counts(assessed)
@@ -298,7 +295,8 @@ def _render(due: Due) -> tuple[str, str, str]:
 
 
 def decide(now: datetime | None = None) -> int:
-    """Write every reminder due now to the outbox; returns how many rows were new."""
+    """Write every reminder due now to the outbox; returns how many rows were new. The
+    caller (the scheduler's job) commits."""
     now = now or datetime.now(UTC)
     today = local_now(now).date()
     candidates = [
@@ -339,7 +337,6 @@ def decide(now: datetime | None = None) -> int:
             )
     inserted = _insert_new(rows)
     _ran("decide", now)
-    db.session.commit()
     return inserted
 
 

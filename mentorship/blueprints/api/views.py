@@ -15,24 +15,22 @@ import sqlalchemy as sa
 from flask import abort, current_app, jsonify, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from ...access import MAX_ID, valid_id
 from ...extensions import db
 from ...models import (
     Cohort,
     Library,
-    OutcomeReport,
-    Participation,
-    Partnership,
 )
 from ...models.base import utcnow
 from ...models.library import COOPERATIVE_SYSTEMS, california_county
 from ...services import api as service
 from ...services import api_tokens, rollup
-from ...services.figures import Figures, figures_by_district, figures_of_library
-from ...services.months import months_between
+from ...services.figures import figures_by_district, figures_of_library
 from ...services.risk import RiskSettings
 from ...templating import local_today, query_args
-from . import bp
-from .openapi import DEFAULT_PER_PAGE, MAX_ID, MAX_PER_PAGE, document
+from . import bp, schemas
+from .openapi import document
+from .schemas import DEFAULT_PER_PAGE, MAX_PER_PAGE
 
 PUBLIC_ENDPOINTS = {"api.openapi"}
 
@@ -161,19 +159,20 @@ def paged(query: sa.Select, serialise: Callable[[Any], dict]):
     per_page = _int_arg("per_page", default=DEFAULT_PER_PAGE, maximum=MAX_PER_PAGE)
     result = db.paginate(query, page=page, per_page=per_page, error_out=False)
     last = max(result.pages, 1)
-    return jsonify(
-        data=[serialise(row) for row in result.items],
-        page=page,
-        per_page=per_page,
-        total=result.total,
-        next=_page_url(page + 1) if page < last else None,
-        prev=_page_url(min(page - 1, last)) if page > 1 else None,
-    )
+    answer = {
+        "data": [serialise(row) for row in result.items],
+        "page": page,
+        "per_page": per_page,
+        "total": result.total,
+        "next": _page_url(page + 1) if page < last else None,
+        "prev": _page_url(min(page - 1, last)) if page > 1 else None,
+    }
+    return jsonify(schemas.dump(schemas.Paged, answer))
 
 
 def one(kind: type, object_id: int, query: sa.Select, serialise: Callable[[Any], dict]):
     # An id past the column's range is simply not there (PostgreSQL would refuse it).
-    found = object_id <= MAX_ID and db.session.scalar(query.where(kind.id == object_id))
+    found = valid_id(object_id) and db.session.scalar(query.where(kind.id == object_id))
     if not found:
         abort(404, f"There is no {kind.__name__.lower()} with id {object_id}.")
     return jsonify(data=serialise(found))
@@ -182,102 +181,8 @@ def one(kind: type, object_id: int, query: sa.Select, serialise: Callable[[Any],
 # What each record shows: what a state official may see, nothing private ---------------
 
 
-def _date(value: date | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-def _enum(value) -> str | None:
-    return value.value if value is not None else None
-
-
-def library_json(library: Library) -> dict:
-    return {
-        "id": library.id,
-        "name": library.name,
-        "short_name": library.short_name,
-        "city": library.city,
-        "county": library.county,
-        "cooperative_system": library.cooperative_system,
-        "governance": library.governance.value,
-        "service_population": library.service_population,
-        "ils_name": library.ils_name,
-        "website": library.website,
-        "public_contact": {
-            "name": library.contact_name,
-            "email": library.contact_email,
-            "phone": library.contact_phone,
-        },
-        "active": library.active,
-    }
-
-
-def participation_json(participation: Participation, today: date) -> dict:
-    return {
-        "library_id": participation.library_id,
-        "role": participation.role.value,
-        "start_date": _date(participation.start_date),
-        "target_months": participation.target_months,
-        "months_in": months_between(participation.start_date, today),
-        "active": participation.active,
-    }
-
-
-def cohort_json(cohort: Cohort) -> dict:
-    today = local_today()
-    return {
-        "id": cohort.id,
-        "name": cohort.name,
-        "start_date": _date(cohort.start_date),
-        "end_date": _date(cohort.end_date),
-        "active": cohort.active,
-        "participations": [participation_json(p, today) for p in cohort.participations],
-    }
-
-
-def partnership_json(partnership: Partnership) -> dict:
-    district, stage = partnership.district, partnership.stage
-    stage_dates = sorted(partnership.stage_dates, key=lambda d: d.stage.position)
-    return {
-        "id": partnership.id,
-        "library_id": partnership.library_id,
-        "district": {
-            "id": district.id,
-            "name": district.name,
-            "county": district.county,
-            "state_code": district.state_code,
-            "students_enrolled": district.students_enrolled,
-        },
-        "stage": {"key": stage.key, "name": stage.name, "position": stage.position},
-        "stage_dates": [
-            {
-                "key": d.stage.key,
-                "name": d.stage.name,
-                "position": d.stage.position,
-                "reached_on": _date(d.reached_on),
-            }
-            for d in stage_dates
-        ],
-        "card_model": _enum(partnership.card_model),
-        "enrolment": _enum(partnership.enrolment),
-        "fine_free": partnership.fine_free,
-        "rollout_order": partnership.rollout_order,
-        "active": partnership.active,
-    }
-
-
-def outcome_figure_json(report: OutcomeReport) -> dict:
-    return {
-        "id": report.id,
-        "partnership_id": report.partnership_id,
-        "library_id": report.partnership.library_id,
-        "district_id": report.partnership.district_id,
-        "period_start": _date(report.period_start),
-        "period_end": _date(report.period_end),
-        "students_enrolled": report.students_enrolled,
-        "physical_cards": report.physical_cards,
-        "digital_cards": report.digital_cards,
-        "students_using_cards": report.students_using_cards,
-    }
+def _as(schema: type[schemas.Schema], **context: Any) -> Callable[[Any], dict]:
+    return lambda source: schemas.dump(schema, source, **context)
 
 
 # Endpoints ------------------------------------------------------------------------
@@ -290,12 +195,12 @@ def openapi():
 
 @bp.get("/libraries")
 def libraries():
-    return paged(service.libraries_query(), library_json)
+    return paged(service.libraries_query(), _as(schemas.Library))
 
 
 @bp.get("/libraries/<int:library_id>")
 def library(library_id: int):
-    return one(Library, library_id, service.libraries_query(), library_json)
+    return one(Library, library_id, service.libraries_query(), _as(schemas.Library))
 
 
 @bp.get("/libraries/<int:library_id>/figures")
@@ -305,29 +210,30 @@ def library_figures(library_id: int):
 
 
 def library_figures_json(library: Library) -> dict:
-    return {
+    source = {
         "library_id": library.id,
-        "figures": figures_json(figures_of_library(library.id)),
+        "figures": figures_of_library(library.id),
         "partnerships": [
-            {"district": district, "figures": figures_json(figures)}
+            {"district": district, "figures": figures}
             for district, figures in figures_by_district(library.id)
         ],
     }
+    return schemas.dump(schemas.LibraryFigures, source)
 
 
 @bp.get("/cohorts")
 def cohorts():
-    return paged(service.cohorts_query(), cohort_json)
+    return paged(service.cohorts_query(), _as(schemas.Cohort, today=local_today()))
 
 
 @bp.get("/cohorts/<int:cohort_id>")
 def cohort(cohort_id: int):
-    return one(Cohort, cohort_id, service.cohorts_query(), cohort_json)
+    return one(Cohort, cohort_id, service.cohorts_query(), _as(schemas.Cohort, today=local_today()))
 
 
 @bp.get("/partnerships")
 def partnerships():
-    return paged(service.partnerships_query(), partnership_json)
+    return paged(service.partnerships_query(), _as(schemas.Partnership))
 
 
 @bp.get("/outcome-figures")
@@ -338,7 +244,7 @@ def outcome_figures():
         county=_county_arg("county"),
         since=_date_arg("since"),
     )
-    return paged(service.outcome_reports_query(filters), outcome_figure_json)
+    return paged(service.outcome_reports_query(filters), _as(schemas.OutcomeFigure))
 
 
 def _choice_arg(name: str, allowed, parse=str, what: str = "value"):
@@ -349,24 +255,6 @@ def _choice_arg(name: str, allowed, parse=str, what: str = "value"):
     if value is None or value not in allowed:
         abort(400, f"“{_shown(raw)}” is not a {what} the rollup knows.")
     return value
-
-
-def figures_json(figures: Figures) -> dict:
-    return {
-        "partnerships": figures.partnerships,
-        "reporting": figures.reporting,
-        "students_enrolled": figures.enrolled,
-        "cards_to_date": figures.cards,
-        "cards_since_joining": figures.programme_cards,
-        "cards_before_joining": figures.baseline_cards,
-        "students_using_cards": figures.using,
-        "coverage": figures.coverage,
-        "coverage_since_joining": figures.programme_coverage,
-    }
-
-
-def _coverage_json(row: rollup.Coverage) -> dict:
-    return {"key": row.key, **figures_json(row)}
 
 
 @bp.get("/rollup")
@@ -385,60 +273,25 @@ def rollup_figures():
         RiskSettings.from_config(current_app.config),
         current_app.config["ROLLUP_CACHE_SECONDS"],
     )
-    return jsonify(
-        data={
-            "filter": {
-                "cohort_id": chosen.cohort_id,
-                "county": chosen.county,
-                "system": chosen.system,
-                "year": chosen.year.key if chosen.year else None,
-            },
-            "computed_on": today.isoformat(),
-            "libraries": figures.libraries,
-            "pilots": len(figures.pilots),
-            "cohorts": [
-                {
-                    "cohort_id": c.cohort_id,
-                    "cohort": c.cohort,
-                    "pilots": c.pilots,
-                    "mentors": c.mentors,
-                    "sustaining": c.sustaining,
-                }
-                for c in figures.cohorts
-            ],
-            "timeline": [{"stage": stage, "pilots": n} for stage, n in figures.timeline],
-            "risk": [{"status": level.label, "pilots": n} for level, n in figures.risk],
-            "partnership_stages": [
-                {"position": s.position, "stage": s.stage, "partnerships": s.partnerships}
-                for s in figures.stages
-            ],
-            "coverage": {
-                dimension: [_coverage_json(row) for row in rows]
-                for dimension, rows in figures.coverage.items()
-            },
-            "quarters": [
-                {
-                    "year": q.year,
-                    "quarter": q.quarter,
-                    "cards_since_joining": q.cards,
-                    "cards_since_joining_to_date": q.cards_to_date,
-                }
-                for q in figures.quarters
-            ],
-            "counties": [
-                {
-                    "county": c.county,
-                    "pilot_libraries": c.pilots,
-                    "mentor_libraries": c.mentors,
-                    "partnerships": c.partnerships,
-                    "students_enrolled": c.enrolled,
-                    "cards_since_joining": c.programme_cards,
-                    "coverage_since_joining": c.coverage,
-                }
-                for c in figures.counties
-            ],
-        }
-    )
+    source = {
+        "filter": {
+            "cohort_id": chosen.cohort_id,
+            "county": chosen.county,
+            "system": chosen.system,
+            "year": chosen.year.key if chosen.year else None,
+        },
+        "computed_on": today,
+        "libraries": figures.libraries,
+        "pilots": len(figures.pilots),
+        "cohorts": figures.cohorts,
+        "timeline": [{"stage": stage, "pilots": n} for stage, n in figures.timeline],
+        "risk": [{"status": level.label, "pilots": n} for level, n in figures.risk],
+        "partnership_stages": figures.stages,
+        "coverage": figures.coverage,
+        "quarters": figures.quarters,
+        "counties": figures.counties,
+    }
+    return jsonify(data=schemas.dump(schemas.Rollup, source))
 
 
 @bp.route("/", defaults={"anything": ""}, methods=["GET", "POST", "PUT", "PATCH", "DELETE"])

@@ -11,9 +11,11 @@ from ...access import (
     MODERATE,
     REVIEW,
     VIEW,
+    case_study_choices,
     get_or_404,
     may,
     require,
+    visible_case_study_drafts,
 )
 from ...extensions import db
 from ...models import CardModel, CaseStudy, CaseStudyComment, DistrictSize, Library
@@ -21,7 +23,7 @@ from ...models.library import COOPERATIVE_SYSTEMS
 from ...services import case_studies as service
 from ...tables import Column, csv_response, figure_columns
 from ..records import commit_or_show, recent_changes
-from . import bp
+from . import bp, operations
 from .forms import CaseStudyForm, CommentForm, HideForm, SendBackForm, WithdrawForm
 
 
@@ -59,13 +61,15 @@ def index():
     if request.args.get("format") == "csv":
         if request.args.get("part") == "drafts":
             return csv_response(
-                "case-study-drafts", DRAFT_COLUMNS, service.drafts_for(current_user)
+                "case-study-drafts",
+                DRAFT_COLUMNS,
+                service.drafts_where(visible_case_study_drafts(current_user)),
             )
         return csv_response("case-studies", PUBLISHED_COLUMNS, db.session.scalars(query))
     return render_template(
         "case_studies/index.html",
         page=db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False),
-        drafts=service.drafts_for(current_user),
+        drafts=service.drafts_where(visible_case_study_drafts(current_user)),
         published_columns=PUBLISHED_COLUMNS,
         draft_columns=DRAFT_COLUMNS,
         filters=filters,
@@ -99,7 +103,7 @@ def new():
             form.library_id.errors = ["Choose the library the case study is about."]
         else:
             made = commit_or_show(
-                form, lambda: service.create(library, form.values(), current_user)
+                form, lambda: operations.create(library, form.values(), current_user)
             )
             if made:
                 flash(f"Your draft “{made.title}” was saved.", "success")
@@ -140,12 +144,7 @@ def _show_page(case_study: CaseStudy, status: int = 200, **forms):
             send_back_form=forms.get("send_back") or SendBackForm(prefix="send-back"),
             withdraw_form=forms.get("withdraw") or WithdrawForm(prefix="withdraw"),
             editable={c.id for c in comments if service.may_still_edit(c, current_user)},
-            may_edit=may(current_user, EDIT, case_study) and case_study.status in service.EDITABLE,
-            may_submit=may(current_user, EDIT, case_study)
-            and case_study.status in service.SUBMIT.from_states,
-            may_review=may(current_user, REVIEW, case_study),
-            may_comment=may(current_user, COMMENT, case_study),
-            may_moderate=may(current_user, MODERATE, CaseStudyComment),
+            allowed=case_study_choices(current_user, case_study),
             changes=recent_changes(case_study) if current_user.is_staff else [],
         ),
         status,
@@ -167,7 +166,7 @@ def edit(case_study_id: int):
     form = CaseStudyForm(obj=case_study)
     del form.library_id
     if form.validate_on_submit() and commit_or_show(
-        form, lambda: service.update(case_study, form.values(), current_user)
+        form, lambda: operations.update(case_study, form.values(), current_user)
     ):
         flash("Your changes were saved.", "success")
         return redirect(_url(case_study))
@@ -198,7 +197,9 @@ def _absolute(case_study: CaseStudy) -> str:
 @require(EDIT, CaseStudy)
 def submit(case_study_id: int):
     case_study = get_or_404(CaseStudy, case_study_id, EDIT)
-    return _transition(case_study, service.SUBMIT, lambda: service.submit(case_study, current_user))
+    return _transition(
+        case_study, service.SUBMIT, lambda: operations.submit(case_study, current_user)
+    )
 
 
 @bp.post("/<int:case_study_id>/publish")
@@ -206,7 +207,7 @@ def submit(case_study_id: int):
 def publish(case_study_id: int):
     case_study = get_or_404(CaseStudy, case_study_id, REVIEW)
     return _transition(
-        case_study, service.PUBLISH, lambda: service.publish(case_study, current_user)
+        case_study, service.PUBLISH, lambda: operations.publish(case_study, current_user)
     )
 
 
@@ -215,7 +216,7 @@ def publish(case_study_id: int):
 def send_back(case_study_id: int):
     case_study = get_or_404(CaseStudy, case_study_id, REVIEW)
     form = SendBackForm(prefix="send-back")
-    run = lambda: service.send_back(case_study, form.reason.data, current_user)  # noqa: E731
+    run = lambda: operations.send_back(case_study, form.reason.data, current_user)  # noqa: E731
     return _reasoned(case_study, service.SEND_BACK, form, run, "send_back")
 
 
@@ -224,7 +225,7 @@ def send_back(case_study_id: int):
 def withdraw(case_study_id: int):
     case_study = get_or_404(CaseStudy, case_study_id, REVIEW)
     form = WithdrawForm(prefix="withdraw")
-    run = lambda: service.withdraw(case_study, form.reason.data, current_user)  # noqa: E731
+    run = lambda: operations.withdraw(case_study, form.reason.data, current_user)  # noqa: E731
     return _reasoned(case_study, service.WITHDRAW, form, run, "withdraw")
 
 
@@ -247,7 +248,7 @@ def comment(case_study_id: int):
     case_study = get_or_404(CaseStudy, case_study_id, COMMENT)
     form = CommentForm()
     if form.validate_on_submit() and commit_or_show(
-        form, lambda: service.add_comment(case_study, form.body.data, current_user)
+        form, lambda: operations.add_comment(case_study, form.body.data, current_user)
     ):
         flash("Your comment was added.", "success")
         return redirect(_url(case_study, _anchor="comments"))
@@ -263,7 +264,7 @@ def reply(case_study_id: int, comment_id: int):
         abort(404)
     form = CommentForm(prefix=f"reply{parent.id}")
     if form.validate_on_submit() and commit_or_show(
-        form, lambda: service.add_comment(case_study, form.body.data, current_user, parent)
+        form, lambda: operations.add_comment(case_study, form.body.data, current_user, parent)
     ):
         flash("Your reply was added.", "success")
         return redirect(_url(case_study, _anchor=f"c{parent.id}"))
@@ -283,7 +284,7 @@ def edit_comment(comment_id: int):
     comment = _comment_or_404(comment_id, EDIT)
     form = CommentForm(obj=comment)
     if form.validate_on_submit() and commit_or_show(
-        form, lambda: service.edit_comment(comment, form.body.data, current_user)
+        form, lambda: operations.edit_comment(comment, form.body.data, current_user)
     ):
         flash("Your comment was changed.", "success")
         return redirect(_url(comment.case_study, _anchor=f"c{comment.id}"))
@@ -301,7 +302,7 @@ def hide_comment(comment_id: int):
         return redirect(_url(comment.case_study, _anchor=f"c{comment.id}"))
     form = HideForm(prefix=f"hide{comment.id}")
     if form.validate_on_submit() and commit_or_show(
-        form, lambda: service.hide_comment(comment, form.reason.data, current_user)
+        form, lambda: operations.hide_comment(comment, form.reason.data, current_user)
     ):
         flash("The comment is hidden.", "success")
         return redirect(_url(comment.case_study, _anchor=f"c{comment.id}"))
@@ -312,7 +313,7 @@ def hide_comment(comment_id: int):
 @require(MODERATE, CaseStudyComment)
 def unhide_comment(comment_id: int):
     comment = _comment_or_404(comment_id, MODERATE)
-    service.unhide_comment(comment, current_user)
+    operations.unhide_comment(comment, current_user)
     db.session.commit()
     flash("The comment shows again.", "success")
     return redirect(_url(comment.case_study, _anchor=f"c{comment.id}"))

@@ -1,9 +1,9 @@
 from flask import flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
-from ...access import CHECK_IN, EDIT, VIEW, get_or_404, may, require
+from ...access import CHECK_IN, EDIT, VIEW, get_or_404, may_log_check_in, require
 from ...extensions import db
-from ...models import ActionItem, CheckIn, CheckInMode, Pairing, PairingStatus
+from ...models import ActionItem, CheckIn, CheckInMode, Pairing
 from ...services import checkins as service
 from ...tables import Column, csv_response
 from ...templating import local_today
@@ -59,7 +59,7 @@ def _page(pairing: Pairing, form: CheckInForm, cadence_form: CadenceForm, status
             columns=CHECK_IN_COLUMNS,
             form=form,
             cadence_form=cadence_form,
-            may_log=pairing.status == PairingStatus.ACTIVE and may(current_user, CHECK_IN, pairing),
+            may_log=may_log_check_in(current_user, pairing),
             changes=recent_changes(pairing) if current_user.is_staff else [],
         ),
         status,

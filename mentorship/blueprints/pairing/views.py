@@ -2,7 +2,7 @@ from flask import abort, current_app, flash, redirect, render_template, request,
 from flask_login import current_user
 
 from ... import mail
-from ...access import EDIT, get_or_404, require
+from ...access import EDIT, get_or_404, may_propose_mentor, require
 from ...extensions import db
 from ...models import Cohort, Pairing, Participation, ParticipationRole
 from ...services import pairing as pairing_service
@@ -71,11 +71,18 @@ def suggestions(participation_id: int):
     pilot = get_or_404(Participation, participation_id, EDIT)
     if pilot.role != ParticipationRole.PILOT:
         abort(404)
+    suggestions = pairing_service.suggestions_for(pilot)
+    current = pairing_service.open_pairing_of(pilot.id)
     return render_template(
         "pairing/suggestions.html",
         pilot=pilot,
-        suggestions=pairing_service.suggestions_for(pilot),
-        current=pairing_service.open_pairing_of(pilot.id),
+        suggestions=suggestions,
+        current=current,
+        proposable={
+            s.mentor.id
+            for s in suggestions
+            if may_propose_mentor(current, s.mentor.id, s.places_left)
+        },
     )
 
 

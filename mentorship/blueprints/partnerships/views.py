@@ -18,7 +18,7 @@ from ...services import outcomes
 from ...services import partnerships as service
 from ...services.figures import Figures, figures_by_partnership
 from ...services.libraries import participations_of
-from ...tables import Column, csv_response
+from ...tables import OUTCOME_REPORT_COLUMNS, Column, csv_response
 from ...templating import local_today
 from ..records import recent_changes, save_from_form, set_active_from_form
 from . import bp
@@ -61,12 +61,7 @@ AGREEMENT_COLUMNS = [
     ),
 ]
 REPORT_COLUMNS = [
-    Column("Period from", lambda r: r.period_start),
-    Column("Period to", lambda r: r.period_end),
-    Column("Students enrolled", lambda r: r.students_enrolled, numeric=True),
-    Column("Physical cards", lambda r: r.physical_cards, numeric=True),
-    Column("Digital cards", lambda r: r.digital_cards, numeric=True),
-    Column("Students using cards", lambda r: r.students_using_cards, numeric=True),
+    *OUTCOME_REPORT_COLUMNS,
     Column(
         "Change",
         lambda r: f"Edit figures to {r.period_end:%b %-d, %Y}",

@@ -36,7 +36,7 @@ def preferences():
 
 
 # One click, no sign-in: the signed token is the proof (RFC 8058 mail clients POST here).
-@bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
+@bp.route(outbox.UNSUBSCRIBE_PATH + "<token>", methods=["GET", "POST"])
 @csrf.exempt
 def unsubscribe(token: str):
     found = outbox.read_unsubscribe_token(token)

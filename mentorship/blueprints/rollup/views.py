@@ -10,14 +10,21 @@ from flask import abort, current_app, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
 
-from ...access import FIGURES, LIST, get_or_404, require
+from ...access import FIGURES, LIST, Rollup, get_or_404, require
 from ...extensions import db
 from ...models import Library
 from ...services import rollup as service
 from ...services.county_map import build_county_map
 from ...services.figures import Figures, figures_by_library, percent_value
 from ...services.risk import RiskSettings
-from ...tables import Column, csv_response, figure_columns
+from ...tables import (
+    OUTCOME_REPORT_COLUMNS,
+    Column,
+    ListPage,
+    csv_response,
+    figure_columns,
+    requested_page,
+)
 from ...templating import local_today
 from . import bp
 
@@ -209,7 +216,7 @@ def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
 
 
 @bp.get("/")
-@require(LIST, service.Rollup)
+@require(LIST, Rollup)
 def index():
     chosen, cohorts, problems, today = _filter_and_cohorts()
     # The figures' HTML is the same for everyone with this role and filter: draw it once.
@@ -230,7 +237,7 @@ def index():
 
 
 @bp.get("/<name>.csv")
-@require(LIST, service.Rollup)
+@require(LIST, Rollup)
 def table_csv(name: str):
     chosen, cohorts, _, today = _filter_and_cohorts()
     tables = _tables(_figures(chosen, today), {c.name: c.id for c in cohorts})
@@ -262,7 +269,7 @@ LIBRARY_COLUMNS = [
 
 
 @bp.get("/libraries")
-@require(LIST, service.Rollup)
+@require(LIST, Rollup)
 def libraries():
     chosen, cohorts, problems, today = _filter_and_cohorts()
     cohorts = {c.id: c.name for c in cohorts}
@@ -271,7 +278,7 @@ def libraries():
     if request.args.get("format") == "csv":
         rows = service.library_figures(db.session.scalars(query).all(), chosen, today, settings)
         return csv_response("rollup-libraries", LIBRARY_COLUMNS, rows)
-    page = db.paginate(query, per_page=50, error_out=False)
+    page = db.paginate(query, per_page=current_app.config["PER_PAGE"], error_out=False)
     return render_template(
         "rollup/libraries.html",
         filter=chosen,
@@ -292,15 +299,7 @@ PARTNER_COLUMNS = [
     Column("Fine-free", lambda p: "not decided" if p.fine_free is None else p.fine_free),
     *figure_columns(lambda p: p.figures, partnerships=False),
 ]
-FIGURE_COLUMNS = [
-    Column("School district", lambda r: r.district),
-    Column("Period from", lambda r: r.period_start),
-    Column("Period to", lambda r: r.period_end),
-    Column("Students enrolled", lambda r: r.students_enrolled, numeric=True),
-    Column("Physical cards", lambda r: r.physical_cards, numeric=True),
-    Column("Digital cards", lambda r: r.digital_cards, numeric=True),
-    Column("Students using cards", lambda r: r.students_using_cards, numeric=True),
-]
+FIGURE_COLUMNS = [Column("School district", lambda r: r.district), *OUTCOME_REPORT_COLUMNS]
 PILOT_COLUMNS = [
     Column("Cohort", lambda p: p.cohort),
     Column("Month", lambda p: p.status.months, numeric=True),
@@ -341,7 +340,7 @@ def _library_tables(library: Library) -> dict[str, tuple]:
 
 
 @bp.get("/libraries/<int:library_id>")
-@require(LIST, service.Rollup)
+@require(LIST, Rollup)
 def library(library_id: int):
     library = get_or_404(Library, library_id, FIGURES)
     return render_template(
@@ -354,7 +353,7 @@ def library(library_id: int):
 
 
 @bp.get("/libraries/<int:library_id>/<name>.csv")
-@require(LIST, service.Rollup)
+@require(LIST, Rollup)
 def library_csv(library_id: int, name: str):
     library = get_or_404(Library, library_id, FIGURES)
     tables = _library_tables(library)
@@ -387,18 +386,19 @@ def _report_year(today) -> service.SchoolYear:
 
 
 @bp.get("/annual-report")
-@require(LIST, service.Rollup)
+@require(LIST, Rollup)
 def annual_report():
     chosen, _, problems, today = _filter_and_cohorts()
     year = _report_year(today)
     if request.args.get("format") == "csv":
         rows = service.annual_report(year, f=chosen)
         return csv_response(f"annual-report-{year.key}", ANNUAL_COLUMNS, rows)
-    page = max(request.args.get("page", 1, type=int), 1)
+    number, per_page = requested_page(), current_app.config["PER_PAGE"]
+    # The figures are summed for the rows shown only (a statewide year is thousands).
     rows, total = _cached(
-        ("annual report", chosen, year, page, today),
+        ("annual report", chosen, year, number, per_page, today),
         lambda: (
-            service.annual_report(year, f=chosen, limit=100, offset=100 * (page - 1)),
+            service.annual_report(year, f=chosen, limit=per_page, offset=per_page * (number - 1)),
             service.annual_report_count(year, f=chosen),
         ),
     )
@@ -408,9 +408,7 @@ def annual_report():
         years=service.school_years(today, back=8),
         library=None,
         rows=rows,
-        total=total,
-        page_number=page,
-        per_page=100,
+        page=ListPage(rows, number, per_page, total),
         columns=ANNUAL_COLUMNS[1:],  # the year is in the heading; the CSV keeps it
         problems=problems,
         filter=chosen,

@@ -225,11 +225,7 @@ def at_risk():
 @bp.get("/plan")
 @require(EDIT, MilestoneTemplate)
 def plan():
-    current = service.current_template()
-    draft = db.session.scalar(
-        db.select(MilestoneTemplate).where(MilestoneTemplate.published_at.is_(None))
-    )
-    db.session.commit()  # the default plan, stored the first time it is shown
+    current, draft = service.plan_to_show(), service.existing_draft()
     names = milestone_facts.stage_names()
     return render_template(
         "timeline/plan.html",
@@ -269,15 +265,24 @@ def new_step():
 @require(EDIT, MilestoneTemplate)
 def edit_step(step_id: int):
     step = get_or_404(TemplateStep, step_id, EDIT)
-    if not step.template.is_draft:  # editing a published step starts the draft
-        draft = service.draft_template(current_user)
-        db.session.commit()
-        step = next(s for s in draft.steps if s.key == step.key)
-        return redirect(url_for("timeline.edit_step", step_id=step.id))
+    draft = service.existing_draft()
+    if not step.template.is_draft:
+        if draft is not None:  # the draft's copy of the step, if it still has one
+            copy = next((s for s in draft.steps if s.key == step.key), None)
+            return redirect(url_for("timeline.edit_step", step_id=copy.id if copy else step.id))
+        if request.method == "GET" and "draft" not in request.args:
+            # The form changes the step in the next draft; saving it starts the draft.
+            return redirect(url_for("timeline.edit_step", step_id=step.id, draft=1))
     form = _step_form(step)
-    if form.validate_on_submit() and commit_or_show(
-        form, lambda: service.update_step(step, form.values(), current_user) or True
-    ):
+
+    def save():
+        target = step
+        if not target.template.is_draft:
+            started = service.draft_template(current_user)
+            target = next(s for s in started.steps if s.key == step.key)
+        return service.update_step(target, form.values(), current_user) or True
+
+    if form.validate_on_submit() and commit_or_show(form, save):
         flash(f"“{step.title}” was changed in the draft.", "success")
         return redirect(url_for("timeline.plan"))
     return render_template("timeline/step_form.html", form=form, step=step)
@@ -297,7 +302,10 @@ def remove_step(step_id: int):
 @bp.route("/plan/draft/publish", methods=["GET", "POST"])
 @require(EDIT, MilestoneTemplate)
 def publish():
-    draft = service.draft_template(current_user)
+    if request.method == "GET" and service.existing_draft() is None:
+        # Nothing changed since the last version (no draft was started).
+        return render_template("timeline/publish.html", draft=None, change=None, form=None)
+    draft = service.draft_template(current_user)  # a POST: a second publish finds none
     change = service.plan_change(draft)
     today, grace_days = local_today(), current_app.config["STEP_GRACE_DAYS"]
     form = PublishForm()
@@ -310,7 +318,7 @@ def publish():
             reach = f"; {change.pilots_touched} running pilots follow it" if apply else ""
             flash(f"Version {draft.version} of the plan is published{reach}.", "success")
             return redirect(url_for("timeline.plan"))
-    db.session.commit()  # keep the draft that was started to show this page
+    db.session.commit()  # a POST that started a draft to show what it would publish
     shifts = service.status_shifts(
         draft, change, today, RiskSettings.from_config(current_app.config), grace_days
     )

@@ -3,9 +3,8 @@ from pathlib import Path
 from flask import abort, current_app, render_template, request, send_from_directory, url_for
 from flask_login import current_user
 
-from ...access import VIEW, require
+from ...access import VIEW, ToolkitPage, require
 from ...services import case_studies, toolkit
-from ...services.toolkit import Page
 from . import bp
 
 
@@ -19,7 +18,7 @@ def _toolkit() -> toolkit.Toolkit:
 
 
 @bp.get("/")
-@require(VIEW, Page)
+@require(VIEW, ToolkitPage)
 def index():
     kit = _toolkit()
     return render_template(
@@ -30,7 +29,7 @@ def index():
 
 
 @bp.get("/search")
-@require(VIEW, Page)
+@require(VIEW, ToolkitPage)
 def search():
     words = request.args.get("q", "").strip()[:200]
     # Published case studies are searched with the toolkit (drafts never are).
@@ -44,7 +43,7 @@ def search():
 
 
 @bp.get("/<slug>")
-@require(VIEW, Page)
+@require(VIEW, ToolkitPage)
 def page(slug: str):
     kit = _toolkit()
     found = kit.pages.get(slug)
@@ -55,7 +54,7 @@ def page(slug: str):
 
 
 @bp.get("/downloads/<name>")
-@require(VIEW, Page)
+@require(VIEW, ToolkitPage)
 def download(name: str):
     kit = _toolkit()
     if not any(name in p.downloads for p in kit.pages.values()):

@@ -41,7 +41,7 @@ from .figures import (
     partnership_stages,
 )
 from .filters import CohortChoice, RollupFilter, active_cohorts, parse_filter
-from .page import Rollup, RollupFigures, compute, rollup
+from .page import RollupFigures, compute, rollup
 from .pilots import TIMELINE_STAGES, PilotPlace, PilotStatus, pilot_statuses, timeline_stage
 from .years import SCHOOL_YEARS, SchoolYear, school_years
 
@@ -62,7 +62,6 @@ __all__ = [
     "PilotPlace",
     "PilotStatus",
     "Quarter",
-    "Rollup",
     "RollupFigures",
     "RollupFilter",
     "SchoolYear",

@@ -27,10 +27,6 @@ from .filters import RollupFilter, libraries_in_program
 from .pilots import TIMELINE_STAGES, PilotStatus, pilot_statuses
 
 
-class Rollup:
-    """The statewide figures, as something access rules can name."""
-
-
 @dataclass
 class RollupFigures:
     filter: RollupFilter
