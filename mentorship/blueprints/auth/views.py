@@ -83,8 +83,8 @@ def logout():
         # longer works. This signs the person out on their other devices too.
         auth_service.end_sessions(current_user._get_current_object())
         db.session.commit()
-    logout_user()
-    session.clear()
+        logout_user()
+        session.clear()  # nothing of the signed-in session stays (its CSRF token neither)
     flash("You are signed out.", "success")
     return redirect(url_for("auth.login"))
 
