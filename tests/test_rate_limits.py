@@ -212,7 +212,7 @@ def test_forgot_password_is_limited_per_account_too(limited, app, mailbox):
 
 def test_production_refuses_an_in_memory_rate_limit_store(monkeypatch):
     monkeypatch.setenv("MENTORSHIP_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("SECRET_KEY", "a-production-key-0123456789-abcdefghij")
     monkeypatch.delenv("RATELIMIT_STORAGE_URI", raising=False)
     with pytest.raises(UnsafeConfiguration, match="RATELIMIT_STORAGE_URI"):
         create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://"})
