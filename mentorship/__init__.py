@@ -83,6 +83,7 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.checkins import bp as checkins_bp
     from .blueprints.cohorts import bp as cohorts_bp
     from .blueprints.districts import bp as districts_bp
+    from .blueprints.help import bp as help_bp
     from .blueprints.home import bp as home_bp
     from .blueprints.imports import bp as imports_bp
     from .blueprints.libraries import bp as libraries_bp
@@ -106,6 +107,7 @@ def register_blueprints(app: Flask) -> None:
         partnerships_bp,
         timeline_bp,
         toolkit_bp,
+        help_bp,
         checkins_bp,
         reminders_bp,
         imports_bp,

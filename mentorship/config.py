@@ -73,6 +73,10 @@ def load_settings(instance_path: str) -> dict:
         "TOOLKIT_DIR": os.environ.get(
             "TOOLKIT_DIR", str(Path(__file__).resolve().parent.parent / "toolkit_content")
         ),
+        # The Help guide, edited through the repository like the toolkit.
+        "HELP_DIR": os.environ.get(
+            "HELP_DIR", str(Path(__file__).resolve().parent.parent / "help_content")
+        ),
         # Counts must be shared by every gunicorn worker: production refuses memory://.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "mentorship"),

@@ -8,6 +8,7 @@ when it is saved (the models keep the HTML beside the Markdown), never on each v
 
 from __future__ import annotations
 
+import html as htmllib
 import re
 from dataclasses import dataclass
 
@@ -24,6 +25,19 @@ URL_SCHEMES = {"http", "https", "mailto"}
 
 # Raw HTML off; nesting capped so a run of `>` or `-` cannot build a deep tree.
 _parser = MarkdownIt("commonmark", {"html": False, "maxNesting": 20}).enable("table")
+
+
+# For plain text only: raw HTML is read as HTML here so that its tags (and a script's
+# or style's content) are dropped below, never shown as words.
+_reading_parser = MarkdownIt("commonmark", {"html": True, "maxNesting": 20}).enable("table")
+
+
+def plain_text(text: str) -> str:
+    """What a reader sees of the Markdown, for indexing and snippets: rendered, then every
+    tag dropped (links keep their words, never their address; raw HTML never shows)."""
+    html = _reading_parser.render(text or "")
+    words = htmllib.unescape(nh3.clean(html, tags=set(), clean_content_tags={"script", "style"}))
+    return re.sub(r"\s+", " ", words).strip()
 
 
 def render_markdown(text: str) -> Markup:

@@ -136,6 +136,9 @@ EXPECTED: dict[str, object] = {
     "GET toolkit.search": SIGNED_IN,
     "GET toolkit.page": SIGNED_IN,
     "GET toolkit.download": SIGNED_IN,
+    # The Help guide: every guide for everyone signed in.
+    "GET help.index": SIGNED_IN,
+    "GET help.guide": SIGNED_IN,
     # Program records: staff only, except a library's own page.
     "GET libraries.index": STAFF,
     "GET libraries.new": STAFF,
@@ -322,6 +325,7 @@ BY_ENDPOINT = {
     ("auth.set_password", "token"): "password_token",
     ("reminders.unsubscribe", "token"): "unsubscribe_token",
     ("toolkit.download", "name"): "download",
+    ("help.guide", "guide"): "help_guide",
     ("rollup.table_csv", "name"): "rollup_table",
     ("rollup.library_csv", "name"): "rollup_library_table",
 }
@@ -348,6 +352,7 @@ CSV_TOO = dict.fromkeys(
 # Names that are not objects of a library: the same value in every variant.
 CONSTANTS = {
     "toolkit_page": "getting-started",
+    "help_guide": "pilot",
     "download": "commitment-letter-template.md",
     "import_kind": "libraries",
     "rollup_table": "cohorts",

@@ -598,7 +598,10 @@ def test_staff_issue_a_token_shown_once_that_works(app, client, state):
     csv = client.get("/api-tokens/?format=csv")
     assert csv.mimetype == "text/csv"
     lines = csv.get_data(as_text=True).splitlines()
-    assert lines[0] == "\ufeffName,For,Prefix,Status,Created,Created by,Last used,Revoked"
+    assert (
+        lines[0]
+        == "\ufeffName,For,Prefix,Status,Created,Created by,Last used,Revoked,Figures as of"
+    )
     assert lines[1].startswith("CDE dashboard,") and "works" in lines[1] and secret not in lines[1]
 
 

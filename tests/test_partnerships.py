@@ -392,9 +392,10 @@ def test_the_library_and_staff_see_agreements_about_to_expire(client, app):
     page = client.get("/agreements/expiring").get_data(as_text=True)
     assert "Hayward Public Library" in page and re.search(r">\s*30\s*</td>", page)
     csv = client.get("/agreements/expiring?format=csv").get_data(as_text=True).splitlines()
-    assert csv[0] == "\ufeffLibrary,School district,Agreement,Expires,Days left"
-    assert csv[1].startswith("Hayward Public Library,Hayward Unified,MOU,") and csv[1].endswith(
-        ",30"
+    assert csv[0] == "\ufeffLibrary,School district,Agreement,Expires,Days left,Figures as of"
+    assert (
+        csv[1].startswith("Hayward Public Library,Hayward Unified,MOU,")
+        and ",2026-12-31,30," in csv[1]
     )
 
 

@@ -101,8 +101,8 @@ def test_each_kind_goes_once_to_the_right_people(ctx, mailbox):
         + [(who, f"Hayward Public Library: “{late.name}” is late (due Nov 22, 2026)") for who in hayward]
         + [(who, "Hayward Public Library: data-sharing agreement with Hayward Unified expires "
                  "Dec 18, 2026") for who in hayward]
-        + [("dana@plp.example", "Weekly digest: 0 pilots at risk, 1 need attention, "
-                                "0 check-ins overdue, 1 agreements expire within 30 days")]
+        + [("dana@plp.example", "Weekly digest: 0 pilots at risk, 1 needs attention, "
+                                "0 check-ins overdue, 1 agreement expires within 30 days")]
     )  # fmt: skip
     assert _sent(mailbox) == expected
     message = next(m for m in mailbox.messages if "check-in due" in m["Subject"])

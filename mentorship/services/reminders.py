@@ -38,6 +38,7 @@ from ..models import (
 )
 from .partnerships import expiring_agreements
 from .risk import RiskLevel, RiskSettings, assess_pilots, level_counts
+from .words import plural
 
 
 @dataclass(frozen=True)
@@ -237,9 +238,11 @@ def _digest(now: datetime) -> Iterator[Due]:
         )
     )
     summary = (
-        f"{counts[RiskLevel.AT_RISK]} pilots at risk, "
-        f"{counts[RiskLevel.NEEDS_ATTENTION]} need attention, "
-        f"{overdue} check-ins overdue, {len(expiring)} agreements expire within 30 days"
+        f"{plural(counts[RiskLevel.AT_RISK], 'pilot')} at risk, "
+        f"{counts[RiskLevel.NEEDS_ATTENTION]} "
+        f"{'needs' if counts[RiskLevel.NEEDS_ATTENTION] == 1 else 'need'} attention, "
+        f"{plural(overdue, 'check-in')} overdue, {plural(len(expiring), 'agreement')} "
+        f"{'expires' if len(expiring) == 1 else 'expire'} within 30 days"
     )
     details = tuple(
         f"{r.participation.library.name} ({r.level.label}): {'; '.join(r.reasons)}"

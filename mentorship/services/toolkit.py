@@ -19,7 +19,7 @@ import frontmatter
 import yaml
 from markupsafe import Markup, escape
 
-from ..rendering import Heading, render_document
+from ..rendering import Heading, plain_text, render_document
 
 log = logging.getLogger(__name__)
 
@@ -192,9 +192,7 @@ def _index(toolkit: Toolkit) -> sqlite3.Connection:
     return index
 
 
-def _plain_text(text: str) -> str:
-    """Markdown without its punctuation, for indexing and snippets."""
-    return re.sub(r"[#*_`>|\[\]]+|\(https?://[^)]*\)|-{3,}", " ", text)
+_plain_text = plain_text  # the one Markdown renderer's reading of it
 
 
 @dataclass(frozen=True)

@@ -124,7 +124,10 @@ def set_password(token: str):
             form.password.errors.append(error.message)
         else:
             db.session.commit()
+            # The link proved who they are: signed in at once, in a fresh session (any
+            # other session ended with the password change).
             logout_user()
-            flash("Your password is set. Sign in with it now.", "success")
-            return redirect(url_for("auth.login"))
+            login_user(user)
+            flash("Your password is set and you are signed in.", "success")
+            return redirect(url_for("home.index"))
     return render_template("auth/set_password.html", form=form, user=user)

@@ -25,7 +25,7 @@ from ...tables import (
     figure_columns,
     requested_page,
 )
-from ...templating import local_today
+from ...templating import figures_as_of, local_today
 from . import bp
 
 
@@ -212,6 +212,11 @@ def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
         tables=_tables(figures, {c.name: c.id for c in cohorts}),
         charts=charts,
         county_map=county_map,
+        county_urls={
+            name: _rollup_url(**{**chosen.args(), "county": name})
+            for name in service.CALIFORNIA_COUNTIES
+        },
+        as_of=figures_as_of(),  # drawn with the figures, so cached with them
     )
 
 
