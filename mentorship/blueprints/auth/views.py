@@ -127,6 +127,7 @@ def set_password(token: str):
             # The link proved who they are: signed in at once, in a fresh session (any
             # other session ended with the password change).
             logout_user()
+            session.clear()  # a new CSRF token too, as at sign-in
             login_user(user)
             flash("Your password is set and you are signed in.", "success")
             return redirect(url_for("home.index"))
