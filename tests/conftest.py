@@ -46,7 +46,14 @@ class MailSink:
 
     def __init__(self):
         self.messages = []
+        self.refuse = {}  # address -> the reply its RCPT gets (a test's refusals)
         self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         import email
@@ -119,6 +126,7 @@ def empty_all_tables() -> None:
 def _clean(request, mailbox):
     yield
     mailbox.messages.clear()
+    mailbox.refuse.clear()
     # The Limiter is one object for every app in this process; a test that built an
     # app with limits on must not leave them on for the next test.
     limiter.enabled = False

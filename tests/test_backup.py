@@ -245,9 +245,18 @@ def test_a_file_that_is_not_json_or_cut_short_stores_nothing(app, target):
         out = io.StringIO()
         backup.export_all(out)
     text = out.getvalue()
+    # A syntax error inside a row: the message names its table and row.
+    lines = text.split("\n")
+    at = next(i for i, line in enumerate(lines) if '"name": "milestones"' in line)
+    broken_row = lines[:]
+    broken_row[at + 3] = broken_row[at + 3].replace(",", ";", 1)  # the third row
+    ghost = json.loads(text)
+    ghost["row_counts"]["ghost_table"] = 0  # the header names a table the body lacks
     for damaged, message in (
-        (b"not json at all", "The file is not valid JSON"),
-        (text[: len(text) * 2 // 3].encode(), "The file is not valid JSON"),
+        (b"not json at all", "The header: the file is not valid JSON"),
+        (text[: len(text) * 2 // 3].encode(), r"Table \w+, row \d+: the file is not valid JSON"),
+        ("\n".join(broken_row).encode(), "Table milestones, row 3: the file is not valid JSON"),
+        (json.dumps(ghost).encode(), "counts rows of table ghost_table, which the file does not"),
         (b'{"format": "something else", "tables": []}', "not a mentorship backup"),
     ):
         with target.app_context(), pytest.raises(backup.BackupError, match=message):
