@@ -131,7 +131,7 @@ def test_the_migration_renders_existing_text_and_hashes_calendar_tokens(tmp_path
     with fresh_database(tmp_path) as url:
         app = create_app(app_settings(url, smtp_server.port))
         with app.app_context():
-            upgrade(revision="0011")
+            upgrade(revision="0012")  # the revision before this one
             with db.engine.begin() as connection:
                 connection.execute(
                     sa.text(

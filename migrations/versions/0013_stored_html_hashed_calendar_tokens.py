@@ -1,7 +1,7 @@
 """user Markdown rendered once when saved (stored HTML beside the Markdown); calendar feed tokens stored as their SHA-256
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 Create Date: 2026-12-02 00:30:00
 
 Existing rows: the HTML of every case study, case-study comment and milestone comment
@@ -22,7 +22,7 @@ from mentorship.rendering import render_markdown
 
 # revision identifiers, used by Alembic.
 revision = "0013"
-down_revision = "0011"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
