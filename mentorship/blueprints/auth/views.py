@@ -2,7 +2,7 @@ import hashlib
 import hmac
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
 from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
@@ -68,11 +68,18 @@ def login():
             db.session.commit()  # last sign-in time
             # A fresh session (and so a fresh CSRF token): nothing from before sign-in is
             # carried into it, so a planted cookie or token cannot ride along.
-            session.clear()
+            _fresh_session()
             login_user(result.user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append(result.message)
     return render_template("auth/login.html", form=form)
+
+
+def _fresh_session() -> None:
+    session.clear()
+    # Flask-WTF keeps the token it made in `g`: one made earlier in this app context
+    # belongs to the old session and would be refused.
+    g.pop("csrf_token", None)
 
 
 @bp.post("/logout")
@@ -84,7 +91,7 @@ def logout():
         auth_service.end_sessions(current_user._get_current_object())
         db.session.commit()
         logout_user()
-        session.clear()  # nothing of the signed-in session stays (its CSRF token neither)
+        _fresh_session()  # nothing of the signed-in session stays (its CSRF token neither)
     flash("You are signed out.", "success")
     return redirect(url_for("auth.login"))
 
@@ -127,7 +134,7 @@ def set_password(token: str):
             # The link proved who they are: signed in at once, in a fresh session (any
             # other session ended with the password change).
             logout_user()
-            session.clear()  # a new CSRF token too, as at sign-in
+            _fresh_session()  # a new CSRF token too, as at sign-in
             login_user(user)
             flash("Your password is set and you are signed in.", "success")
             return redirect(url_for("home.index"))

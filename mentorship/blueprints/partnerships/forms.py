@@ -257,7 +257,7 @@ class IlsUploadForm(FlaskForm):
 class IlsConfirmForm(FlaskForm):
     """Carries the previewed file back; the server plans it again from scratch."""
 
-    text = HiddenField(validators=[InputRequired()])
+    text = HiddenField(validators=[InputRequired(), Length(max=MAX_BYTES)])
 
 
 class PartnershipSchoolsForm(FlaskForm):
