@@ -219,6 +219,11 @@ def csrf(data: bytes) -> str | None:
     return match.group(1) if match else None
 
 
+def program_today() -> str:
+    """Today where the program is (the server's TIME_ZONE default): the day people give."""
+    return datetime.now(ZoneInfo("America/Los_Angeles")).date().isoformat()
+
+
 def mark_done(run: Run, person: Person, client: Client) -> None:
     if not person.open_milestones:
         return
@@ -228,7 +233,7 @@ def mark_done(run: Run, person: Person, client: Client) -> None:
     if not (version and token):
         run.error(f"milestone {milestone_id}: no form to mark it done")
         return
-    body = urlencode({"csrf_token": token, "version": version.group(1), "done_on": ""})
+    body = urlencode({"csrf_token": token, "version": version.group(1), "done_on": program_today()})
     response, _ = timed(run, person.role, client, "POST", f"/milestones/{milestone_id}/done", body)
     if response is None or response.status != 302:
         run.error(f"milestone {milestone_id}: answered {response and response.status}")
@@ -249,7 +254,7 @@ def log_check_in(run: Run, person: Person, client: Client) -> None:
     body = urlencode(
         {
             "csrf_token": token,
-            "held_on": datetime.now(ZoneInfo("America/Los_Angeles")).date().isoformat(),
+            "held_on": program_today(),
             "mode": "call",
             "attendees": "load test",
             "notes": f"load {run.run_id}",
