@@ -144,7 +144,10 @@ def new(library_id: int):
             + service.capped_note(partnership)
         ).strip(),
         _partnership_url,
-    ) or render_template("partnerships/form.html", form=form, library=library, partnership=None)
+        lambda: render_template(
+            "partnerships/form.html", form=form, library=library, partnership=None
+        ),
+    )
 
 
 # One partnership ------------------------------------------------------------------
@@ -190,8 +193,12 @@ def move_stage(partnership_id: int):
         return stage
 
     return save_from_form(
-        form, move, lambda stage: f"Stage saved: {stage.name}.", _partnership_url(partnership)
-    ) or (_show(partnership, form), 400)
+        form,
+        move,
+        lambda stage: f"Stage saved: {stage.name}.",
+        _partnership_url(partnership),
+        lambda: _show(partnership, form),
+    )
 
 
 @bp.route("/partnerships/<int:partnership_id>/edit", methods=["GET", "POST"])
@@ -207,8 +214,12 @@ def edit(partnership_id: int):
         lambda: service.update_partnership(partnership, form.values(), current_user),
         "The partnership was saved.",
         _partnership_url(partnership),
-    ) or render_template(
-        "partnerships/form.html", form=form, library=partnership.library, partnership=partnership
+        lambda: render_template(
+            "partnerships/form.html",
+            form=form,
+            library=partnership.library,
+            partnership=partnership,
+        ),
     )
 
 
@@ -239,8 +250,9 @@ def new_agreement(partnership_id: int):
         lambda: service.add_agreement(partnership, form.values(), current_user, local_today()),
         lambda added: f"The {added.kind.value} was added.",
         _partnership_url(partnership),
-    ) or render_template(
-        "partnerships/agreement_form.html", form=form, partnership=partnership, agreement=None
+        lambda: render_template(
+            "partnerships/agreement_form.html", form=form, partnership=partnership, agreement=None
+        ),
     )
 
 
@@ -254,11 +266,12 @@ def edit_agreement(agreement_id: int):
         lambda: service.update_agreement(agreement, form.values(), current_user, local_today()),
         f"The {agreement.kind.value} was saved.",
         _partnership_url(agreement.partnership),
-    ) or render_template(
-        "partnerships/agreement_form.html",
-        form=form,
-        partnership=agreement.partnership,
-        agreement=agreement,
+        lambda: render_template(
+            "partnerships/agreement_form.html",
+            form=form,
+            partnership=agreement.partnership,
+            agreement=agreement,
+        ),
     )
 
 
@@ -313,19 +326,16 @@ def _signer_form(participation: Participation, signer: LetterSigner | None = Non
     return form
 
 
-def _letter_page(participation, letter, signer_form, document_form, status=200):
+def _letter_page(participation, letter, signer_form, document_form):
     may_edit = may(current_user, EDIT, letter or CommitmentLetter(participation=participation))
-    return (
-        render_template(
-            "partnerships/letter.html",
-            participation=participation,
-            letter=letter,
-            signer_form=signer_form,
-            document_form=document_form,
-            may_edit=may_edit,
-            changes=recent_changes(letter) if letter and current_user.is_staff else [],
-        ),
-        status,
+    return render_template(
+        "partnerships/letter.html",
+        participation=participation,
+        letter=letter,
+        signer_form=signer_form,
+        document_form=document_form,
+        may_edit=may_edit,
+        changes=recent_changes(letter) if letter and current_user.is_staff else [],
     )
 
 
@@ -342,18 +352,20 @@ def _editable_letter(participation_id: int) -> tuple[Participation, CommitmentLe
 def add_signer(participation_id: int):
     participation, _ = _editable_letter(participation_id)
     form = _signer_form(participation)
-    saved = save_from_form(
+    return save_from_form(
         form,
         lambda: service.add_signer(
             service.letter_for(participation), form.values(), local_today(), current_user
         ),
         lambda added: f"{added.name} was added as a signer.",
         _letter_url(participation.id),
+        lambda: _letter_page(
+            participation,
+            service.letter_of(participation),
+            form,
+            LetterDocumentForm(obj=service.letter_of(participation)),
+        ),
     )
-    if saved:
-        return saved
-    letter = service.letter_of(participation)
-    return _letter_page(participation, letter, form, LetterDocumentForm(obj=letter), 400)
 
 
 @bp.post("/participations/<int:participation_id>/letter/document")
@@ -368,8 +380,9 @@ def letter_document(participation_id: int):
         ),
         "The link to the letter was saved.",
         _letter_url(participation.id),
-    ) or _letter_page(
-        participation, service.letter_of(participation), _signer_form(participation), form, 400
+        lambda: _letter_page(
+            participation, service.letter_of(participation), _signer_form(participation), form
+        ),
     )
 
 
@@ -383,7 +396,8 @@ def edit_signer(signer_id: int):
         lambda: service.update_signer(signer, form.values(), local_today(), current_user),
         lambda _: f"{signer.name} was saved.",  # the name as saved
         _letter_url(signer.letter.participation_id),
-    ) or render_template("partnerships/signer_form.html", form=form, signer=signer)
+        lambda: render_template("partnerships/signer_form.html", form=form, signer=signer),
+    )
 
 
 @bp.post("/letter-signers/<int:signer_id>/delete")
@@ -421,8 +435,9 @@ def new_report(partnership_id: int):
         lambda: outcomes.add_report(partnership, form.values(), local_today(), current_user),
         "The figures were saved.",
         _partnership_url(partnership),
-    ) or render_template(
-        "partnerships/report_form.html", form=form, partnership=partnership, report=None
+        lambda: render_template(
+            "partnerships/report_form.html", form=form, partnership=partnership, report=None
+        ),
     )
 
 
