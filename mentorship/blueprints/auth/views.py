@@ -7,7 +7,7 @@ from flask_login import current_user, login_user, logout_user
 
 from ...extensions import db, limiter
 from ...services import auth as auth_service
-from ...services.errors import ValidationError
+from ..records import form_page, save_from_form
 from . import bp
 from .forms import ForgotPasswordForm, LoginForm, SetPasswordForm
 from .links import send_reset_link_after
@@ -65,7 +65,7 @@ def login():
             login_user(result.user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append(result.message)
-    return render_template("auth/login.html", form=form)
+    return form_page(render_template("auth/login.html", form=form))
 
 
 @bp.post("/logout")
@@ -91,7 +91,7 @@ def forgot_password():
         if user and user.active:
             send_reset_link_after(response, user.id)
         return response
-    return render_template("auth/forgot_password.html", form=form)
+    return form_page(render_template("auth/forgot_password.html", form=form))
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
@@ -103,14 +103,11 @@ def set_password(token: str):
     except auth_service.InvalidLink as error:
         return render_template("auth/link_invalid.html", message=str(error)), 400
     form = SetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            auth_service.set_password(user, form.password.data, actor=user)
-        except ValidationError as error:
-            form.password.errors.append(error.message)
-        else:
-            db.session.commit()
-            logout_user()
-            flash("Your password is set. Sign in with it now.", "success")
-            return redirect(url_for("auth.login"))
-    return render_template("auth/set_password.html", form=form, user=user)
+    return save_from_form(
+        form,
+        lambda: auth_service.set_password(user, form.password.data, actor=user),
+        "Your password is set. Sign in with it now.",
+        url_for("auth.login"),
+        lambda: render_template("auth/set_password.html", form=form, user=user),
+        after=lambda _: logout_user(),
+    )
