@@ -451,6 +451,10 @@ def edit_report(report_id: int):
         lambda: outcomes.update_report(report, form.values(), local_today(), current_user),
         "The figures were saved.",
         _partnership_url(report.partnership),
-    ) or render_template(
-        "partnerships/report_form.html", form=form, partnership=report.partnership, report=report
+        lambda: render_template(
+            "partnerships/report_form.html",
+            form=form,
+            partnership=report.partnership,
+            report=report,
+        ),
     )
