@@ -153,6 +153,16 @@ def mark_done(milestone_id: int):
     milestone = get_or_404(Milestone, milestone_id, EDIT)
     form = DoneForm()
     back = _timeline_url(milestone.participation_id) + f"#m{milestone.id}"
+
+    def refused():
+        if form.errors and milestone.is_open and not milestone.completed_by:
+            return _timeline_page(milestone.participation, (milestone.id, form))
+        # A stale button (someone saved the milestone meanwhile, or it is closed and its
+        # form gone) has nothing to correct: back to the timeline as it now is.
+        for errors in form.errors.values():
+            flash(" ".join(errors), "error")
+        return redirect(back)
+
     return save_from_form(
         form,
         lambda: service.update_milestone(
@@ -164,13 +174,7 @@ def mark_done(milestone_id: int):
         ),
         f"Done: {milestone.title}.",
         back,
-        # A stale button (someone saved the milestone meanwhile) has nothing to correct:
-        # back to the timeline as it now is, with the reason flashed.
-        lambda: (
-            _timeline_page(milestone.participation, (milestone.id, form))
-            if form.errors
-            else redirect(back)
-        ),
+        refused,
     )
 
 
