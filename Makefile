@@ -19,9 +19,10 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e .
 	touch $@
 
-$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+# One resolver pass for the app and the test extras (a clean clone installs once).
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
-	touch $@
+	touch $(VENV)/.installed $@
 
 run: $(VENV)/.installed
 	MENTORSHIP_ENV=development $(FLASK) db upgrade
@@ -41,9 +42,9 @@ chromium:
 # The SQLite run lives a year ahead, so a test that depends on today's date fails now.
 test: $(VENV)/.installed-test chromium lint
 	@echo "== whole suite on SQLite and on PostgreSQL ($(TEST_DATABASE_URL)), side by side =="
-	@TEST_DATABASE_URL= TEST_CLOCK_SHIFT_DAYS=365 $(BIN)/pytest -q -p no:cacheprovider \
+	@TEST_DATABASE_URL= TEST_CLOCK_SHIFT_DAYS=365 $(BIN)/pytest -q -p no:cacheprovider --durations=30 \
 	    > test-sqlite.log 2>&1 & sqlite=$$!; \
-	  TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q -p no:cacheprovider \
+	  TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q -p no:cacheprovider --durations=30 \
 	    > test-postgres.log 2>&1; postgres=$$?; wait $$sqlite; sqlite=$$?; \
 	  for run in sqlite:$$sqlite postgres:$$postgres; do \
 	    name=$${run%%:*}; status=$${run##*:}; echo "== $$name (exit $$status) =="; \

@@ -1,6 +1,7 @@
 """export-all and import-all on a demo program of a given scale: time, size, memory.
 
     .venv/bin/python benchmarks/backup.py [--scale demo|california|national]
+    .venv/bin/python benchmarks/backup.py --smoke   # `make test`: the demo, counts checked
     TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test .venv/bin/python benchmarks/backup.py --scale national
 
 With TEST_DATABASE_URL the databases are fresh PostgreSQL schemas (dropped afterwards);
@@ -103,10 +104,12 @@ def migrated(url: str) -> None:
         db.engine.dispose()
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", choices=["demo", "california", "national"], default="demo")
-    scale = parser.parse_args().scale
+    parser.add_argument("--smoke", action="store_true", help="the demo (the smallest scale)")
+    args = parser.parse_args()
+    scale = "demo" if args.smoke else args.scale
     with (
         tempfile.TemporaryDirectory() as folder,
         fresh_database(Path(folder)) as source,
@@ -147,7 +150,23 @@ def main() -> None:
                 f"{name:<16} {figures['seconds']:7.1f} s  {rows / figures['seconds']:9,.0f} rows/s"
                 f"  peak memory {figures['peak_mb']:7.0f} MB"
             )
+        # The restored database holds what the source held, table by table.
+        source_rows, target_rows = (table_counts(url) for url in (source, target))
+        ok = rows == results["import-all"]["rows"] == sum(source_rows.values()) > 0
+        ok = ok and source_rows == target_rows
+        print("count check:", "OK" if ok else f"MISMATCH {source_rows} != {target_rows}")
+        return 0 if ok else 1
+
+
+def table_counts(url: str) -> dict[str, int]:
+    with _app(url).app_context():
+        counts = {
+            table.name: db.session.scalar(sa.select(sa.func.count()).select_from(table))
+            for table in backup.tables()
+        }
+        db.engine.dispose()
+    return counts
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,7 @@
 """The product under load: 50 people across the four roles for 60 s, on 127.0.0.1 only.
 
     .venv/bin/python benchmarks/load.py [--users 50] [--seconds 60] [--workers 4] [--reseed]
+    .venv/bin/python benchmarks/load.py --smoke   # `make test`: 4 people, 5 s, the small demo
 
 It makes (once) a PostgreSQL database `mentorship_bench_california` with the
 California-size demo data (`seed-demo --scale california`), adds load-test sign-ins
@@ -307,16 +308,24 @@ def count_writes(run: Run) -> tuple[int, int]:
     return done, check_ins
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--reseed", action="store_true")
+    parser.add_argument("--smoke", action="store_true", help="4 people, 5 s, the small demo")
     args = parser.parse_args()
-
+    if args.smoke:
+        args.users, args.seconds, args.workers = 4, 5.0, 1
+        with shared.smoke_database(True):
+            return simulate_all(args)
     shared.DATABASE = DATABASE
     shared.ensure_database(args.reseed, scale="california", enough=183)
+    return simulate_all(args)
+
+
+def simulate_all(args) -> int:
     counts = {role: max(1, round(args.users * share)) for role, share in ROLE_MIX.items()}
     counts["pilot"] = args.users - counts["mentor"] - counts["staff"] - counts["state"]
     people = load_people(counts)
@@ -374,7 +383,7 @@ def main() -> None:
     print(
         f"\n{len(people)} people ({', '.join(f'{n} {r}' for r, n in counts.items())}) for "
         f"{args.seconds:.0f} s; gunicorn {args.workers} workers + the scheduler; PostgreSQL, "
-        f"California-size data\n"
+        f"{'the small demo' if args.smoke else 'California-size data'}\n"
     )
     print(f"requests      {len(every):>8}   {len(every) / elapsed:8.1f} per second")
     print(f"latency       p50 {overall['p50']:6.1f} ms   p95 {overall['p95']:6.1f} ms")
@@ -393,7 +402,9 @@ def main() -> None:
     )
     lost = (len(run.milestones_done) - done_found) + (run.check_ins - check_ins_found)
     print(f"lost writes   {lost:>8}")
-    return 1 if run.errors or lost else 0
+    ok = not run.errors and not lost and every
+    print("count check:", "OK" if ok else "MISMATCH: errors, lost writes or no request")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

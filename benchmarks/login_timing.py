@@ -1,6 +1,7 @@
 """Do sign-in and "forgot password" take the same time for known and unknown emails?
 
     .venv/bin/python benchmarks/login_timing.py [--rounds 40] [--smtp-delay 0.2]
+    .venv/bin/python benchmarks/login_timing.py --smoke   # `make test`: 3 rounds
 
 Runs the app behind a real HTTP server (werkzeug, in a thread) with production Argon2
 parameters, and an SMTP sink that takes `--smtp-delay` seconds per message, like a mail
@@ -17,6 +18,7 @@ import argparse
 import http.cookiejar
 import logging
 import re
+import secrets
 import statistics
 import sys
 import tempfile
@@ -81,18 +83,25 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--smtp-delay", type=float, default=0.2)
+    parser.add_argument("--smoke", action="store_true", help="3 rounds, a 50 ms sink")
     args = parser.parse_args()
+    if args.smoke:
+        args.rounds, args.smtp_delay = 3, 0.05
+    answered = []
 
     sink = SlowSink(args.smtp_delay)
     smtp = Controller(sink, hostname="127.0.0.1", port=free_port())
     smtp.start()
     with tempfile.TemporaryDirectory() as directory, fresh_database(Path(directory)) as url:
         # TESTING off: production Argon2 parameters, as a real sign-in pays them.
-        app = create_app({**app_settings(url, smtp.port), "TESTING": False})
+        # The production check refuses the tests' short SECRET_KEY.
+        app = create_app(
+            {**app_settings(url, smtp.port), "TESTING": False, "SECRET_KEY": secrets.token_hex(32)}
+        )
         with app.app_context():
             upgrade()
             db.session.add(
@@ -126,6 +135,7 @@ def main() -> None:
                 order = (KNOWN, UNKNOWN) if n % 2 else (UNKNOWN, KNOWN)
                 for email in order:
                     times[email].append(browser.post_timed(path, data(email)))
+            answered.append(len(times[KNOWN]) + len(times[UNKNOWN]))
             known = statistics.median(times[KNOWN]) * 1000
             unknown = statistics.median(times[UNKNOWN]) * 1000
             print(f"{name:<26} {known:9.1f} {unknown:11.1f} {known / unknown:6.2f}")
@@ -142,12 +152,16 @@ def main() -> None:
             f"baseline: one SMTP send inside the request would add {statistics.median(sends) * 1000:.1f} ms"
         )
         time.sleep(args.smtp_delay * 2)
-        print(f"links delivered after the answers: {sink.count - len(sends)} of {args.rounds}")
+        delivered = sink.count - len(sends)
+        print(f"links delivered after the answers: {delivered} of {args.rounds}")
         server.shutdown()
         with app.app_context():
             db.engine.dispose()
     smtp.stop()
+    ok = answered == [2 * args.rounds] * len(pages)
+    print("count check:", "OK" if ok else f"MISMATCH: {answered}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -1,6 +1,7 @@
 """Every page of every role under gunicorn on the national data set: latency and SQL.
 
     .venv/bin/python benchmarks/pages.py [--requests 30] [--workers 4] [--reseed]
+    .venv/bin/python benchmarks/pages.py --smoke   # `make test`: the small demo, every page 200
 
 It makes (once) a PostgreSQL database `mentorship_bench_national` on the server of
 ADMIN_URL, migrates it and loads `seed-demo --scale national` (10,000 libraries …),
@@ -17,6 +18,7 @@ throughput >= half the floor's. "cold" rows ask for a filter no worker has cache
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
 import os
 import re
@@ -33,7 +35,7 @@ from urllib.parse import urlencode
 import sqlalchemy as sa
 
 ROOT = Path(__file__).resolve().parents[1]
-BIN = ROOT / ".venv" / "bin"
+BIN = Path(sys.executable).parent  # the virtualenv running this script
 ADMIN_URL = os.environ.get("ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 DATABASE = "mentorship_bench_national"
 PASSWORD = "demo-password"
@@ -62,7 +64,10 @@ SECRET = secrets.token_hex(32)
 
 
 def ensure_database(reseed: bool, scale: str = "national", enough: int = 10_000) -> None:
-    """Make DATABASE once: migrated, with `seed-demo --scale SCALE` loaded."""
+    """Make DATABASE once: migrated, with `seed-demo --scale SCALE` loaded.
+
+    `--smoke` (pages.py and load.py) takes a database of its own, with the small demo.
+    """
     admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
         exists = connection.scalar(
@@ -119,6 +124,28 @@ def ids() -> dict[str, object]:
         ).all()
     engine.dispose()
     return found
+
+
+def drop_database() -> None:
+    admin = sa.create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f'DROP DATABASE IF EXISTS "{DATABASE}" WITH (FORCE)'))
+    admin.dispose()
+
+
+@contextlib.contextmanager
+def smoke_database(run: bool):
+    """With `--smoke`: a fresh database with the small demo, dropped afterwards."""
+    global DATABASE
+    if not run:
+        yield
+        return
+    DATABASE = f"mentorship_bench_smoke_{secrets.token_hex(4)}"
+    try:
+        ensure_database(False, scale="demo", enough=1)
+        yield
+    finally:
+        drop_database()
 
 
 def pages(found: dict) -> dict[str, list[tuple[str, str]]]:
@@ -291,16 +318,22 @@ def cold_rollup(client: Client, counties: list[str]) -> dict:
 
 def throughput(port: int, path: str, email: str | None, clients: int, seconds: float) -> float:
     done = [0] * clients
-    stop = time.perf_counter() + seconds
-
-    def run(i: int) -> None:
+    signed_in = []
+    for _ in range(clients):  # before the clock starts: sign-in is not what is measured
         client = Client(port)
         if email:
             client.sign_in(email)
         client.request("GET", path)
-        while time.perf_counter() < stop:
+        signed_in.append(client)
+    stop = time.perf_counter() + seconds
+
+    def run(i: int) -> None:
+        client = signed_in[i]
+        while True:  # at least one request each, however short the run
             client.request("GET", path)
             done[i] += 1
+            if time.perf_counter() >= stop:
+                break
 
     threads = [threading.Thread(target=run, args=(i,)) for i in range(clients)]
     started = time.perf_counter()
@@ -311,16 +344,26 @@ def throughput(port: int, path: str, email: str | None, clients: int, seconds: f
     return sum(done) / (time.perf_counter() - started)
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--requests", type=int, default=30, help="timed requests per page")
     parser.add_argument("--workers", type=int, default=4)
     parser.add_argument("--clients", type=int, default=8, help="for the throughput runs")
     parser.add_argument("--seconds", type=float, default=8.0, help="per throughput run")
     parser.add_argument("--reseed", action="store_true", help="drop and load the data again")
+    parser.add_argument(
+        "--smoke", action="store_true", help="the small demo, once per page: do they all work?"
+    )
     args = parser.parse_args()
+    if args.smoke:
+        args.requests, args.workers, args.clients, args.seconds = 1, 1, 2, 1.0
+    with smoke_database(args.smoke):
+        if not args.smoke:
+            ensure_database(args.reseed)
+        return measure_all(args)
 
-    ensure_database(args.reseed)
+
+def measure_all(args) -> int:
     found = ids()
     process, port = start_gunicorn(args.workers)
     rows = []
@@ -346,7 +389,8 @@ def main() -> None:
         process.wait(timeout=30)
 
     print(
-        f"\n{args.workers} gunicorn workers, PostgreSQL, national data set; "
+        f"\n{args.workers} gunicorn workers, PostgreSQL, "
+        f"{'the small demo (--smoke)' if args.smoke else 'national data set'}; "
         f"{args.requests} requests per page, one at a time\n"
     )
     header = f"{'role':<7} {'page':<40} {'status':>6} {'p50 ms':>8} {'p95 ms':>8} {'SQL':>5} {'KB':>8}  targets"
@@ -369,6 +413,15 @@ def main() -> None:
         f"(target >= 0.50: {'met' if ratio >= 0.5 else 'missed'})"
     )
     print(f"pages missing a target: {misses} of {len(rows)}")
+    # Timings are the figures to read; pages that do not answer are a broken benchmark.
+    expected = sum(len(role_pages) for role_pages in pages(found).values()) + 2
+    failed = [(role, name, m["status"]) for role, name, m in rows if m["status"] != 200]
+    ok = not failed and len(rows) == expected and rollup_rate > 0 and floor_rate > 0
+    print(
+        "count check:",
+        "OK" if ok else f"MISMATCH: {len(rows)} rows of {expected}, not 200: {failed}",
+    )
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """Generating the national-size demo program into an empty database: time and row counts.
 
     .venv/bin/python benchmarks/seed_national.py [--fraction 1.0] [--scale national]
+    .venv/bin/python benchmarks/seed_national.py --smoke   # `make test`: one hundredth
     TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test .venv/bin/python benchmarks/seed_national.py
 
 With TEST_DATABASE_URL the run uses a fresh PostgreSQL schema (dropped afterwards);
@@ -45,11 +46,15 @@ def timed_pages(app, email: str, paths) -> list[tuple[str, int, float]]:
     return results
 
 
-def main() -> None:
+def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--scale", choices=["national", "california"], default="national")
     parser.add_argument("--fraction", type=float, default=1.0, help="national only")
+    parser.add_argument("--smoke", action="store_true", help="national at one hundredth")
     args = parser.parse_args()
+    if args.smoke:
+        args.scale, args.fraction = "national", 0.01
+    statuses = []
     with tempfile.TemporaryDirectory() as directory, fresh_database(Path(directory)) as url:
         app = create_app(app_settings(url, 25))
         with app.app_context():
@@ -89,9 +94,23 @@ def main() -> None:
         ):
             for path, status, took in timed_pages(app, who, paths):
                 print(f"  {who:<32} {path:<40} {status} {took:6.2f}")
+                statuses.append(status)
         with app.app_context():
             db.engine.dispose()
+    # Every table got at least the rows asked for, and every page answered.
+    asked = {"libraries": 0, "school_districts": 0, "milestones": 0, "check_ins": 0}
+    if sizes is not None:
+        asked = {
+            "libraries": sizes.libraries,
+            "school_districts": sizes.districts,
+            "milestones": sizes.milestones,
+            "check_ins": sizes.check_ins,
+        }
+    short = {t: (result.counts[t], n) for t, n in asked.items() if result.counts[t] < n}
+    ok = not result.skipped and not short and set(statuses) == {200}
+    print("count check:", "OK" if ok else f"MISMATCH: {short or result.skipped or statuses}")
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import Flask
 
-from . import benchmarking, security
+from . import benchmarking, caching, security
 from .config import check_settings, load_settings
 from .extensions import csrf, db, limiter, login_manager, migrate
 
@@ -31,15 +31,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_template_helpers(app)
     register_commands(app)
     benchmarking.register(app)
-    configure_caches(app)
     return app
-
-
-def configure_caches(app: Flask) -> None:
-    from .services.rollup import cache
-
-    prefix = f"{app.config.get('RATELIMIT_KEY_PREFIX') or 'mentorship'}:figures:"
-    cache.configure(app.config["ROLLUP_CACHE_URL"] or None, prefix)
 
 
 def register_extensions(app: Flask) -> None:
@@ -51,6 +43,7 @@ def register_extensions(app: Flask) -> None:
     migrate.init_app(app, db, directory=str(_migrations_dir()), render_item=render_migration_item)
     csrf.init_app(app)
     limiter.init_app(app)
+    caching.configure(app)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
     login_manager.login_message = "Please sign in to see that page."
@@ -73,6 +66,7 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.checkins import bp as checkins_bp
     from .blueprints.cohorts import bp as cohorts_bp
     from .blueprints.districts import bp as districts_bp
+    from .blueprints.help import bp as help_bp
     from .blueprints.home import bp as home_bp
     from .blueprints.imports import bp as imports_bp
     from .blueprints.libraries import bp as libraries_bp
@@ -96,6 +90,7 @@ def register_blueprints(app: Flask) -> None:
         partnerships_bp,
         timeline_bp,
         toolkit_bp,
+        help_bp,
         checkins_bp,
         reminders_bp,
         imports_bp,

@@ -58,6 +58,10 @@ class ToolkitPage:
     """A page of the Implementation Toolkit."""
 
 
+class HelpGuide:
+    """A page of the Help guide (help_content/)."""
+
+
 def paired_library_ids(library_id: int) -> set[int]:
     """Libraries actively paired with this one, either way round (they see each
     other's work: mentor and pilot work together)."""
@@ -202,6 +206,7 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (User, CALENDAR): _oneself,  # every role has a feed of its own
     (AuditEvent, LIST): _staff,
     (ToolkitPage, VIEW): _anyone,
+    (HelpGuide, VIEW): _anyone,  # every guide, so a pilot can read how staff pair them
     (Rollup, LIST): _staff_or_state,
     (Library, FIGURES): _state_or_own_library,
     (Pairing, EDIT): _staff,

@@ -57,9 +57,9 @@ def load_settings(instance_path: str) -> dict:
         "MAIL_USE_SSL": _bool("MAIL_USE_SSL", False),
         "MAIL_USERNAME": os.environ.get("MAIL_USERNAME", ""),
         "MAIL_PASSWORD": os.environ.get("MAIL_PASSWORD", ""),
-        "MAIL_DEFAULT_SENDER": os.environ.get(
-            "MAIL_DEFAULT_SENDER", "Student Success Initiative <no-reply@localhost>"
-        ),
+        # Empty: "Student Success Initiative <no-reply@BASE_URL's host>" (mail.default_sender).
+        "MAIL_DEFAULT_SENDER": os.environ.get("MAIL_DEFAULT_SENDER", ""),
+        "MAIL_LANGUAGE": os.environ.get("MAIL_LANGUAGE", "en"),  # the HTML part's lang
         "MAIL_TIMEOUT": _int("MAIL_TIMEOUT", 10),
         "PASSWORD_LINK_MAX_AGE": _int("PASSWORD_LINK_MAX_AGE", 72 * 3600),
         "SESSION_COOKIE_SECURE": _bool("SESSION_COOKIE_SECURE", not development),
@@ -72,6 +72,10 @@ def load_settings(instance_path: str) -> dict:
         # The toolkit's Markdown files (the single source; edits go through the repository).
         "TOOLKIT_DIR": os.environ.get(
             "TOOLKIT_DIR", str(Path(__file__).resolve().parent.parent / "toolkit_content")
+        ),
+        # The Help guide, edited through the repository like the toolkit.
+        "HELP_DIR": os.environ.get(
+            "HELP_DIR", str(Path(__file__).resolve().parent.parent / "help_content")
         ),
         # Counts must be shared by every gunicorn worker: production refuses memory://.
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
@@ -102,9 +106,14 @@ def load_settings(instance_path: str) -> dict:
         # Delivery (services/outbox.py).
         "OUTBOX_MAX_ATTEMPTS": _int("OUTBOX_MAX_ATTEMPTS", 5),
         "OUTBOX_RETRY_SECONDS": _int("OUTBOX_RETRY_SECONDS", 60),
+        # A claim not refreshed this long is taken over: its sender died (a live sender
+        # refreshes its claim with every group of messages).
         "OUTBOX_CLAIM_TIMEOUT": _int("OUTBOX_CLAIM_TIMEOUT", 300),
-        # Rows a sender claims at a time: fewer, larger claims scale to 100,000 reminders.
+        # Rows a sender claims at a time (each group of OUTBOX_CONNECTIONS refreshes them).
         "OUTBOX_CLAIM_BATCH": _int("OUTBOX_CLAIM_BATCH", 1000),
+        # Times an unconfirmed message (no reply to its final dot) is sent again with the
+        # same Message-ID: 0 never repeats a message (it is shown to staff instead).
+        "OUTBOX_RESEND_UNCONFIRMED": _int("OUTBOX_RESEND_UNCONFIRMED", 0),
         # SMTP connections per sender: one commit records a message in flight on each.
         "OUTBOX_CONNECTIONS": _int("OUTBOX_CONNECTIONS", 16),
         # When a pilot needs attention or is at risk (see services/risk.py).
@@ -167,3 +176,25 @@ def check_settings(config: dict) -> None:
             "RATELIMIT_STORAGE_URI is memory://, which each worker keeps apart. Set it to the "
             "shared Redis, e.g. redis://127.0.0.1:6379 (or MENTORSHIP_ENV=development)."
         )
+    # Mail "from localhost" is refused or marked as spam by most receivers.
+    if config.get("ENV_NAME") != "development" and config.get("MAIL_SERVER"):
+        import ipaddress
+
+        from .mail import default_sender, sender_domain
+
+        domain = sender_domain(default_sender(config)).lower().strip("[]")
+        try:
+            ipaddress.ip_address(domain)
+            is_address = True
+        except ValueError:
+            is_address = False
+        if (
+            domain == "localhost"
+            or domain.endswith(".localhost")
+            or "." not in domain
+            or is_address
+        ):
+            raise UnsafeConfiguration(
+                f"Mail would be sent from {default_sender(config)!r}. Set MAIL_DEFAULT_SENDER "
+                "(or BASE_URL) to the site's own domain (or MENTORSHIP_ENV=development)."
+            )

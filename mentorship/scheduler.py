@@ -43,15 +43,19 @@ def decide(app: Flask, now: datetime | None = None) -> None:
             log.exception("deciding reminders failed; the next run tries again")
 
 
-def send(app: Flask) -> None:
+def send(app: Flask, now: datetime | None = None) -> outbox.Delivery:
     with app.app_context():
         try:
-            result = outbox.send_due()
-            if result.sent or result.retried or result.failed:
+            result = outbox.send_due(now=now)
+            if result.done or result.released or result.lost:
                 log.info("outbox: %s", result)
+            if result.trouble:
+                log.warning("outbox: %s; trying again at the next run", result.trouble)
+            return result
         except Exception:
             db.session.rollback()
             log.exception("sending the outbox failed; the next run tries again")
+            return outbox.Delivery(trouble="error")
 
 
 def build(app: Flask, scheduler_class: type[BaseScheduler] = BlockingScheduler) -> BaseScheduler:
@@ -77,20 +81,22 @@ def run(app: Flask) -> None:
 
 def run_once(app: Flask, wait_seconds: float, now: datetime | None = None) -> None:
     """Decide (as of `now`, default the clock), then send until nothing is left to send
-    (waiting up to `wait_seconds` for rows another sender claimed and might have
-    abandoned)."""
+    (waiting up to `wait_seconds` for rows another sender holds, for retries, and for a
+    mail server that cannot be reached). `now` also dates the sender's age rule."""
     decide(app, now)
     deadline = time.monotonic() + wait_seconds
-    with app.app_context():
-        while True:
-            result = outbox.send_due()
+    while True:
+        result = send(app, now)
+        with app.app_context():
             left = db.session.scalar(
                 sa.select(sa.func.count(OutboxMessage.id)).where(
-                    OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]),
+                    OutboxMessage.status.in_(
+                        [OutboxStatus.PENDING, OutboxStatus.CLAIMED, OutboxStatus.SENDING]
+                    ),
                 )
             )
             db.session.rollback()
-            if not left or time.monotonic() > deadline:
-                return
-            if not (result.sent or result.skipped or result.retried or result.failed):
-                time.sleep(0.5)
+        if not left or time.monotonic() > deadline:
+            return
+        if result.trouble or not result.done:
+            time.sleep(0.2)

@@ -6,12 +6,13 @@ import csv
 import io
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from itertools import islice
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Response, request, stream_with_context
+from flask import Response, current_app, request, stream_with_context
 from flask_sqlalchemy.pagination import Pagination
 
 from .extensions import db
@@ -43,6 +44,14 @@ def _csv_cell(value: Any) -> str:
 CSV_CHUNK_ROWS = 500
 
 
+def _as_of_column() -> Column:
+    """Every CSV says when its figures were taken: the same moment on every row, in the
+    program's time zone with its offset (ISO 8601, what spreadsheets and scripts read)."""
+    now = datetime.now(ZoneInfo(current_app.config["TIME_ZONE"]))
+    stamp = now.replace(second=0, microsecond=0).isoformat()
+    return Column("Figures as of", lambda row: stamp)
+
+
 def _csv_chunks(columns: Sequence[Column], rows: Iterable[Any]) -> Iterator[str]:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -64,12 +73,18 @@ def _streamed(query: sa.Select) -> Iterator[Any]:
 
 
 def csv_response(
-    filename: str, columns: Sequence[Column], rows: Iterable[Any] | sa.Select
+    filename: str,
+    columns: Sequence[Column],
+    rows: Iterable[Any] | sa.Select,
+    streamed: bool = False,
 ) -> Response:
     """Every row as CSV. Given a select (of one entity), the rows are fetched and sent
     as they are written: a long export starts at once and never sits whole in memory."""
+    columns = [*columns, _as_of_column()]
     if isinstance(rows, sa.Select):
         body = stream_with_context(_csv_chunks(columns, _streamed(rows)))
+    elif streamed:  # a generator that reads the database as it goes
+        body = stream_with_context(_csv_chunks(columns, rows))
     else:
         body = "".join(_csv_chunks(columns, rows))
     return Response(

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from flask import Flask, current_app, request, url_for
+from flask import Flask, current_app, g, request, url_for
 from flask_login import current_user
 
 from . import charts
@@ -25,6 +26,8 @@ from .models import (
 )
 from .rendering import render_markdown
 from .services.figures import DEFINITIONS, percent
+from .services.help import figure_anchor
+from .services.words import plural
 
 
 def local_datetime(value: datetime | None) -> str:
@@ -34,6 +37,12 @@ def local_datetime(value: datetime | None) -> str:
     return value.astimezone(zone).strftime("%b %-d, %Y %-I:%M %p")
 
 
+def figures_as_of() -> str:
+    """Now, in the program's time zone, for "Figures as of …" on printed pages."""
+    zone = ZoneInfo(current_app.config["TIME_ZONE"])
+    return datetime.now(zone).strftime("%b %-d, %Y %-I:%M %p %Z")
+
+
 def local_today() -> date:
     """Today in the program's time zone (California), not the server's."""
     return datetime.now(ZoneInfo(current_app.config["TIME_ZONE"])).date()
@@ -41,6 +50,14 @@ def local_today() -> date:
 
 def long_date(value: date | None) -> str:
     return value.strftime("%b %-d, %Y") if value else ""
+
+
+def start_words(start: date | None, capital: bool = True) -> str:
+    """ "Started Sep 1, 2026", or "Starts Sep 1, 2027" for a start still to come."""
+    if start is None:
+        return ""
+    verb = "Starts" if start > local_today() else "Started"
+    return f"{verb if capital else verb.lower()} {long_date(start)}"
 
 
 def plain(value) -> str:
@@ -101,6 +118,31 @@ def toolkit_url(page: str) -> str | None:
     return url_for("toolkit.page", slug=page)
 
 
+def role_badge() -> str:
+    """The signed-in person's role in words: a librarian's says what their library does in
+    its cohorts ("mentor" for a library that mentors, whatever the account says)."""
+    if "role_badge" not in g:
+        from .services.libraries import roles_in_program
+
+        roles = roles_in_program(current_user.library_id) if current_user.library_id else []
+        g.role_badge = " and ".join(roles) or current_user.role.value
+    return g.role_badge
+
+
+def help_url(guide: str, anchor: str = "") -> str:
+    """Where a section of the Help guide lives (`guide` a file of help_content/)."""
+    return url_for("help.guide", guide=guide, _anchor=anchor or None)
+
+
+def toolkit_title(page: str) -> str:
+    """A toolkit page's title, for where a plan names it (its short name if it is gone)."""
+    from .services import toolkit
+
+    kit = toolkit.toolkit_from(Path(current_app.config["TOOLKIT_DIR"]))
+    found = kit.pages.get(page) if page else None
+    return found.title if found else page or ""
+
+
 def query_args() -> dict[str, str]:
     """This request's query arguments that can go back into url_for: none that would
     clash with the route's own arguments or url_for's options (`_method`, `_external`)."""
@@ -128,6 +170,8 @@ def register(app: Flask) -> None:
         plain=plain,
         markdown=render_markdown,
         percent=percent,
+        plural=plural,
+        start_words=start_words,
     )
     app.jinja_env.globals.update(
         charts=charts,
@@ -135,5 +179,9 @@ def register(app: Flask) -> None:
         may=may,
         url_with=url_with,
         toolkit_url=toolkit_url,
+        toolkit_title=toolkit_title,
         figure_definitions=DEFINITIONS,
+        help_url=help_url,
+        role_badge=role_badge,
+        figure_anchor=figure_anchor,
     )

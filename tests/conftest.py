@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import socket
+import sqlite3
 import threading
 from datetime import UTC, datetime, timedelta
 
@@ -15,7 +16,7 @@ from flask_migrate import upgrade
 
 from mentorship import create_app
 from mentorship.extensions import db, limiter
-from tests.databases import fresh_database
+from tests.databases import fresh_database, on_postgres
 
 # TEST_CLOCK_SHIFT_DAYS=365 runs the suite with the clock a year ahead (`make test` does so
 # for SQLite), so a test whose expectation hangs on today's date fails now, not next year.
@@ -31,6 +32,22 @@ def pytest_configure(config):
         config._clock_shift.start()
 
 
+def pytest_collection_modifyitems(config, items):
+    """Tests whose outcome cannot depend on the database (`any_database`) run in the
+    SQLite run only: `make test` runs the suite on both, side by side. So do the browser
+    journeys: they check what a person sees and does; every rule they pass through is
+    tested on both databases without a browser (TEST_BROWSER_ON_POSTGRES=1 runs them)."""
+    if not on_postgres():
+        return
+    browser_too = not os.environ.get("TEST_BROWSER_ON_POSTGRES")
+    once = pytest.mark.skip(reason="needs no particular database: runs in the SQLite run")
+    for item in items:
+        if item.get_closest_marker("any_database") or (
+            browser_too and item.get_closest_marker("browser")
+        ):
+            item.add_marker(once)
+
+
 def pytest_unconfigure(config):
     if getattr(config, "_clock_shift", None):
         config._clock_shift.stop()
@@ -41,12 +58,28 @@ def pytest_report_header(config):
         return f"clock moved {CLOCK_SHIFT_DAYS} days ahead: today is {datetime.now(UTC):%Y-%m-%d}"
 
 
+@sa.event.listens_for(sa.engine.Engine, "connect")
+def _skip_disk_syncs(dbapi_connection, _record) -> None:
+    """A test database is thrown away: SQLite need not wait for the disk after each
+    commit, nor write a journal file beside it (every engine made in the tests)."""
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.execute("PRAGMA synchronous = OFF")
+        dbapi_connection.execute("PRAGMA journal_mode = MEMORY")
+
+
 class MailSink:
     """aiosmtpd handler: keeps every message the app really sent over SMTP."""
 
     def __init__(self):
         self.messages = []
+        self.refuse = {}  # address -> the reply its RCPT gets (a test's refusals)
         self._lock = threading.Lock()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return self.refuse[address]
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
         import email
@@ -119,6 +152,7 @@ def empty_all_tables() -> None:
 def _clean(request, mailbox):
     yield
     mailbox.messages.clear()
+    mailbox.refuse.clear()
     # The Limiter is one object for every app in this process; a test that built an
     # app with limits on must not leave them on for the next test.
     limiter.enabled = False

@@ -7,12 +7,20 @@ from contextlib import contextmanager
 from datetime import date, timedelta
 
 import sqlalchemy as sa
+from flask_sqlalchemy.session import Session as FlaskSession
 
 from mentorship.extensions import db
 from mentorship.models import (
+    ActionItem,
+    CaseStudy,
+    CaseStudyStatus,
+    CheckIn,
+    CheckInMode,
     Cohort,
     Governance,
     Library,
+    Milestone,
+    OutcomeReport,
     Pairing,
     PairingStatus,
     Participation,
@@ -101,6 +109,19 @@ def make_district(name: str | None = None, **values) -> SchoolDistrict:
 
 
 @contextmanager
+def commits_only_flush():
+    """Inside the block `commit` only flushes, so a request's changes are rolled back when
+    it ends: many requests can run against one world without changing what the next sees
+    (the access matrix and the access table do so)."""
+    commit = FlaskSession.commit
+    FlaskSession.commit = FlaskSession.flush
+    try:
+        yield
+    finally:
+        FlaskSession.commit = commit
+
+
+@contextmanager
 def count_statements(app):
     """Collect the SQL statements run inside the block (to pin query counts)."""
     statements = []
@@ -149,10 +170,16 @@ def make_pilot(library=None, districts: int = 1, start: date = date(2025, 9, 1))
 
 
 def make_pairing(
-    pilot: Participation, status: str = "active", start: date | None = None, **values
+    pilot: Participation,
+    status: str = "active",
+    start: date | None = None,
+    mentor: Participation | None = None,
+    **values,
 ) -> Pairing:
-    """A pairing of `pilot` with a new mentor library in its cohort."""
-    mentor = make_participation(make_library(), db.session.get(Cohort, pilot.cohort_id), "mentor")
+    """A pairing of `pilot` with `mentor` (by default a new mentor library in its cohort)."""
+    if mentor is None:
+        cohort = db.session.get(Cohort, pilot.cohort_id)
+        mentor = make_participation(make_library(), cohort, "mentor")
     pairing = Pairing(
         pilot_participation_id=pilot.id,
         mentor_participation_id=mentor.id,
@@ -163,3 +190,117 @@ def make_pairing(
     db.session.add(pairing)
     db.session.commit()
     return pairing
+
+
+def make_check_in(
+    pairing: Pairing | int,
+    held_on: date,
+    mode: str = "call",
+    action_items: tuple[ActionItem, ...] = (),
+    **values,
+) -> CheckIn:
+    """A check-in logged on `held_on`, as stored (no cadence moved: see services.checkins)."""
+    check_in = CheckIn(
+        pairing_id=pairing if isinstance(pairing, int) else pairing.id,
+        held_on=held_on,
+        mode=CheckInMode(mode),
+        action_items=list(action_items),
+        **values,
+    )
+    db.session.add(check_in)
+    db.session.commit()
+    return check_in
+
+
+def make_report(
+    partnership,
+    start: date,
+    end: date,
+    enrolled: int,
+    physical: int = 0,
+    digital: int = 0,
+    using: int | None = None,
+    **values,
+) -> OutcomeReport:
+    """An outcome report as stored (the form's checks are services.outcomes.add_report's)."""
+    report = OutcomeReport(
+        partnership_id=partnership if isinstance(partnership, int) else partnership.id,
+        period_start=start,
+        period_end=end,
+        students_enrolled=enrolled,
+        physical_cards=physical,
+        digital_cards=digital,
+        students_using_cards=using,
+        **values,
+    )
+    db.session.add(report)
+    db.session.commit()
+    return report
+
+
+def make_case_study(library, title: str = "Working with two districts", **values) -> CaseStudy:
+    """A case study of `library` (a draft unless `status` says otherwise)."""
+    case_study = CaseStudy(
+        library_id=library if isinstance(library, int) else library.id,
+        title=title,
+        status=CaseStudyStatus(values.pop("status", "draft")),
+        **values,
+    )
+    db.session.add(case_study)
+    db.session.commit()
+    return case_study
+
+
+def milestone_of(pilot, step_key: str, partnership=None) -> Milestone:
+    """The pilot's milestone for a step of the plan (per district: that partnership's)."""
+    return db.session.scalar(
+        sa.select(Milestone).where(
+            Milestone.participation_id == pilot.id,
+            Milestone.step_key == step_key,
+            Milestone.partnership_id == partnership.id
+            if partnership
+            else Milestone.partnership_id.is_(None),
+        )
+    )
+
+
+# The demo program, seeded once per day it is dated from, then copied ---------------------
+
+_demo_rows: dict[date, dict[str, list[dict]]] = {}
+_KEPT_BY_MIGRATIONS = {"partnership_stages"}  # reference rows: already in every database
+
+
+def load_demo(today: date | None = None) -> None:
+    """The demo program, as `seed_demo(today)` makes it, into an empty migrated database.
+
+    The first call per `today` seeds it for real and keeps a copy of every row; later
+    calls (in any test database of the run) insert that copy, which takes a fraction of
+    the seed's time. Tests of the seed itself call `seed_demo`."""
+    from mentorship.demo import seed_demo
+
+    today = today or date.today()
+    tables = [t for t in db.metadata.sorted_tables if t.name not in _KEPT_BY_MIGRATIONS]
+    if today not in _demo_rows:
+        seed_demo(today)
+        db.session.commit()
+        _demo_rows[today] = {
+            t.name: [
+                dict(row._mapping)
+                for row in db.session.execute(sa.select(t).order_by(*t.primary_key))
+            ]
+            for t in tables
+        }
+        return
+    for table in tables:  # parents before children; within a table, by id
+        if _demo_rows[today][table.name]:
+            db.session.execute(table.insert(), _demo_rows[today][table.name])
+    if db.session.get_bind().dialect.name == "postgresql":
+        for table in tables:  # rows came with their ids: sequences move past them
+            if "id" in table.c and table.c.id.autoincrement is not False:
+                db.session.execute(
+                    sa.text(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', 'id'), "
+                        f"(SELECT coalesce(max(id), 0) + 1 FROM {table.name}), false)"
+                    )
+                )
+    db.session.commit()

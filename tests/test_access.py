@@ -1,27 +1,32 @@
-"""Every page so far, as every role, GET and POST: the status each must get.
+"""Every page so far, as every role, GET and POST: the exact status each must get.
 
 Anonymous people are sent to sign in; a role without the page gets 403; an object of
-another library gets 404 (its existence is not revealed).
+another library gets 404 (its existence is not revealed). The access matrix
+(test_access_matrix.py) says who is allowed and who refused for every route; this table
+pins the exact codes (302, 400, 403, 404) for the pages it lists.
+
+As in the matrix, the whole table runs once, in the module fixture `answers`, against one
+world, one signed-in client per role; each request's commits only flush and are rolled
+back when it ends, so no request changes what a later one sees. The tests only read what
+it recorded.
 """
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
-from mentorship.extensions import db
-from mentorship.models import (
-    ActionItem,
-    CaseStudy,
-    CaseStudyStatus,
-    CheckIn,
-    Pairing,
-    PairingStatus,
-)
+from mentorship.models import ActionItem
 from tests.helpers import (
     PASSWORD,
+    commits_only_flush,
+    make_case_study,
+    make_check_in,
     make_cohort,
     make_district,
     make_library,
+    make_pairing,
     make_participation,
     make_user,
 )
@@ -132,8 +137,7 @@ TABLE = [
 ]
 
 
-@pytest.fixture
-def world(app):
+def _make_world(app) -> dict:
     with app.app_context():
         own = make_library("Hayward Public Library")
         other = make_library("Berkeley Public Library")
@@ -160,61 +164,81 @@ def world(app):
 
 def _case_studies(own_library, other_library) -> dict[str, int]:
     """A draft of ours, a draft of another library, and that library's published one."""
-    made = {
-        "own_case_study": CaseStudy(library_id=own_library.id, title="Our draft"),
-        "other_case_study": CaseStudy(library_id=other_library.id, title="Their draft"),
-        "published_case_study": CaseStudy(
-            library_id=other_library.id, title="Theirs", status=CaseStudyStatus.PUBLISHED
-        ),
+    return {
+        "own_case_study": make_case_study(own_library, "Our draft").id,
+        "other_case_study": make_case_study(other_library, "Their draft").id,
+        "published_case_study": make_case_study(other_library, "Theirs", status="published").id,
     }
-    db.session.add_all(made.values())
-    db.session.commit()
-    return {key: case_study.id for key, case_study in made.items()}
 
 
 def _pairings_with_check_ins(own_pilot, other_library, cohort) -> dict[str, int]:
     """Our pilot and another library's pilot, each paired and with one action item."""
     ids = {}
     for key, pilot in (("", own_pilot), ("other_", make_participation(other_library, cohort))):
-        mentor = make_participation(make_library(), cohort, "mentor")
-        pairing = Pairing(
-            pilot_participation_id=pilot.id,
-            mentor_participation_id=mentor.id,
-            status=PairingStatus.ACTIVE,
-            start_date=cohort.start_date,
-        )
+        pairing = make_pairing(pilot, start=cohort.start_date)
         item = ActionItem(text="Call the district", owner_library_id=pilot.library_id)
-        check_in = CheckIn(
-            pairing=pairing, held_on=cohort.start_date, mode="call", action_items=[item]
-        )
-        db.session.add(check_in)
-        db.session.commit()
+        make_check_in(pairing, cohort.start_date, action_items=(item,))
         ids |= {f"{key}pairing": pairing.id, f"{key}action_item": item.id}
     return ids
+
+
+TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
+
+
+@pytest.fixture
+def world(app):
+    return _make_world(app)
+
+
+@pytest.fixture(scope="module")
+def answers(app):
+    """{(role, method, pattern): (status, Location, page)} for the whole table, once."""
+    world = _make_world(app)
+    recorded = {}
+    for role in ROLES:
+        client = app.test_client()
+        if role != "anonymous":
+            token = TOKEN.search(client.get("/login").get_data(as_text=True)).group(1)
+            answer = client.post(
+                "/login",
+                data={"csrf_token": token, "email": world["emails"][role], "password": PASSWORD},
+            )
+            assert answer.status_code == 302, f"{role} could not sign in"
+        token = TOKEN.search(client.get("/login", follow_redirects=True).get_data(as_text=True))
+        for method, pattern, _ in TABLE:
+            url = pattern.format(**world)
+            with commits_only_flush():
+                if method == "GET":
+                    response = client.get(url, buffered=True)
+                else:
+                    # "?name=" posts an empty name: the form comes back with its error.
+                    url, _, blank = url.partition("?")
+                    data = {"active": "0"} if url.endswith("/active") else {}
+                    if blank:
+                        data[blank.rstrip("=")] = ""
+                    response = client.post(
+                        url, data={"csrf_token": token.group(1), **data}, buffered=True
+                    )
+            page = response.get_data(as_text=True) if response.status_code in (403, 404) else ""
+            recorded[role, method, pattern] = (
+                response.status_code,
+                response.headers.get("Location", ""),
+                page,
+                url,
+            )
+    return recorded
 
 
 @pytest.mark.parametrize("role", ROLES)
 @pytest.mark.parametrize(
     ("method", "pattern", "expected"), TABLE, ids=[f"{m} {u}" for m, u, _ in TABLE]
 )
-def test_access_table(client, world, role, method, pattern, expected):
-    if role != "anonymous":
-        assert client.login(world["emails"][role], PASSWORD).status_code == 302
-    url = pattern.format(**world)
-    if method == "GET":
-        response = client.get(url)
-    else:
-        # "?name=" posts an empty name: the form comes back with its error.
-        url, _, blank = url.partition("?")
-        data = {"active": "0"} if url.endswith("/active") else {}
-        if blank:
-            data[blank.rstrip("=")] = ""
-        response = client.submit(url, data)
-    assert response.status_code == expected[role], f"{role} {method} {url}"
-    if response.status_code == 302 and role == "anonymous":
-        assert response.headers["Location"].startswith("/login")
-    if response.status_code in (403, 404):
-        page = response.get_data(as_text=True)
+def test_access_table(answers, role, method, pattern, expected):
+    status, location, page, url = answers[role, method, pattern]
+    assert status == expected[role], f"{role} {method} {url}"
+    if status == 302 and role == "anonymous":
+        assert location.startswith("/login")
+    if status in (403, 404):
         assert "Hayward Public Library" not in page and "Berkeley Public Library" not in page
 
 

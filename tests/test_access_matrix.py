@@ -27,16 +27,15 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
 from flask import current_app
-from flask_sqlalchemy.session import Session as FlaskSession
 
-from mentorship.demo import DEMO_PASSWORD, YEAR2_NAME, seed_demo
+from mentorship.demo import DEMO_PASSWORD, YEAR2_NAME
 from mentorship.extensions import db
 from mentorship.models import (
     ActionItem,
@@ -65,6 +64,7 @@ from mentorship.services.auth import hash_password, make_password_token
 from mentorship.services.calendar import new_calendar_token
 from mentorship.services.cohorts import add_participation
 from mentorship.services.outbox import unsubscribe_token
+from tests.helpers import commits_only_flush, load_demo
 
 HTTPS = "https://ssi.example"  # production is served over HTTPS: HSTS on every answer
 # Over HTTPS Flask-WTF also checks that a POST comes from this site (as browsers say).
@@ -136,6 +136,9 @@ EXPECTED: dict[str, object] = {
     "GET toolkit.search": SIGNED_IN,
     "GET toolkit.page": SIGNED_IN,
     "GET toolkit.download": SIGNED_IN,
+    # The Help guide: every guide for everyone signed in.
+    "GET help.index": SIGNED_IN,
+    "GET help.guide": SIGNED_IN,
     # Program records: staff only, except a library's own page.
     "GET libraries.index": STAFF,
     "GET libraries.new": STAFF,
@@ -322,6 +325,7 @@ BY_ENDPOINT = {
     ("auth.set_password", "token"): "password_token",
     ("reminders.unsubscribe", "token"): "unsubscribe_token",
     ("toolkit.download", "name"): "download",
+    ("help.guide", "guide"): "help_guide",
     ("rollup.table_csv", "name"): "rollup_table",
     ("rollup.library_csv", "name"): "rollup_library_table",
 }
@@ -348,6 +352,7 @@ CSV_TOO = dict.fromkeys(
 # Names that are not objects of a library: the same value in every variant.
 CONSTANTS = {
     "toolkit_page": "getting-started",
+    "help_guide": "pilot",
     "download": "commitment-letter-template.md",
     "import_kind": "libraries",
     "rollup_table": "cohorts",
@@ -373,7 +378,7 @@ def _world() -> tuple[dict[str, dict[str, object]], dict[str, dict], dict[str, s
     """Load the demo data and add what it lacks. Returns the object of each kind per
     variant, the few form fields a POST needs to reach its access check at all, and the
     names of the libraries whose objects are asked for."""
-    seed_demo(date.today())
+    load_demo(date.today())
     people = {u.email: u for u in db.session.scalars(sa.select(User))}
     staff, pilot, pilot2 = (people[EMAILS[p]] for p in ("staff", "pilot", "pilot2"))
     mentor = people[EMAILS["mentor"]]
@@ -660,17 +665,6 @@ def _log_in(client, persona: str) -> str:
     return token
 
 
-@contextmanager
-def _commits_only_flush() -> Iterator[None]:
-    """An allowed request's changes are rolled back when it ends (see the docstring)."""
-    commit = FlaskSession.commit
-    FlaskSession.commit = FlaskSession.flush
-    try:
-        yield
-    finally:
-        FlaskSession.commit = commit
-
-
 @functools.cache
 def _count_rows() -> sa.CompoundSelect:
     """One statement counting every table (built once: building it costs more than running it)."""
@@ -723,7 +717,7 @@ def matrix(app):
                     with app.app_context():
                         counted = _counts()
                 writes.clear()
-                with _commits_only_flush() if allowed else nullcontext():
+                with commits_only_flush() if allowed else nullcontext():
                     answer = client.open(
                         case.url,
                         method=case.method,

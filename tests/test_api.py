@@ -24,7 +24,6 @@ from mentorship.models import (
     AuditEvent,
     CardModel,
     Enrolment,
-    OutcomeReport,
     PartnershipStage,
     Role,
     User,
@@ -42,6 +41,7 @@ from tests.helpers import (
     make_library,
     make_participation,
     make_partnership,
+    make_report,
     make_user,
 )
 
@@ -250,28 +250,19 @@ def world(app):
             yolo, make_district("Davis Joint Unified", county="Yolo")
         )
         reports = [
-            OutcomeReport(
-                partnership_id=partnership.id,
-                period_start=date(2026, 1, 1),
-                period_end=date(2026, 3, 31),
-                students_enrolled=20_000,
-                physical_cards=1_000,
-                digital_cards=15_000,
-                students_using_cards=None,
+            make_report(
+                partnership,
+                date(2026, 1, 1),
+                date(2026, 3, 31),
+                20_000,
+                1_000,
+                15_000,
                 explanation=EXPLANATION,
             ),
-            OutcomeReport(
-                partnership_id=yolo_partnership.id,
-                period_start=date(2026, 4, 1),
-                period_end=date(2026, 6, 30),
-                students_enrolled=8_000,
-                physical_cards=0,
-                digital_cards=7_500,
-                students_using_cards=3_100,
+            make_report(
+                yolo_partnership, date(2026, 4, 1), date(2026, 6, 30), 8_000, 0, 7_500, 3_100
             ),
         ]
-        db.session.add_all(reports)
-        db.session.commit()
         return {
             "hayward": hayward.id,
             "yolo": yolo.id,
@@ -500,17 +491,7 @@ def grow(app, n: int) -> None:
             library = make_library()
             make_participation(library, make_cohort(), "pilot")
             partnership = make_partnership(library)
-            db.session.add(
-                OutcomeReport(
-                    partnership_id=partnership.id,
-                    period_start=date(2026, 1, 1),
-                    period_end=date(2026, 1, 31),
-                    students_enrolled=100 + i,
-                    physical_cards=1,
-                    digital_cards=2,
-                )
-            )
-        db.session.commit()
+            make_report(partnership, date(2026, 1, 1), date(2026, 1, 31), 100 + i, 1, 2)
 
 
 def test_statements_per_request_do_not_grow_with_the_data(app, api):
@@ -596,7 +577,7 @@ def test_staff_issue_a_token_shown_once_that_works(app, client, state):
     csv = client.get("/api-tokens/?format=csv")
     assert csv.mimetype == "text/csv"
     lines = csv.get_data(as_text=True).splitlines()
-    assert lines[0] == "Name,For,Prefix,Status,Created,Created by,Last used,Revoked"
+    assert lines[0] == "Name,For,Prefix,Status,Created,Created by,Last used,Revoked,Figures as of"
     assert lines[1].startswith("CDE dashboard,") and "works" in lines[1] and secret not in lines[1]
 
 

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from flask_migrate import upgrade
 
 from mentorship import create_app
-from mentorship.demo import DEMO_PASSWORD, seed_demo
+from mentorship.demo import DEMO_PASSWORD
 from mentorship.extensions import db
 from mentorship.models import (
     AuditEvent,
@@ -31,6 +31,7 @@ from mentorship.models import (
 from mentorship.services import backup
 from tests.conftest import Browserless, app_settings
 from tests.databases import fresh_database, on_postgres
+from tests.helpers import load_demo
 
 EDGE_TEXT = 'Ñandú 📚 "quoted" \\ back\nsecond line\r\n\ttabbed \u2028 and ☕'
 LOGIN_AT = datetime(2026, 3, 8, 1, 30, 15, 123456, tzinfo=ZoneInfo("America/Los_Angeles"))
@@ -61,7 +62,7 @@ def target(tmp_path, smtp_server):
 
 def load_program() -> None:
     """The demo program plus rows that test the edges of the format."""
-    seed_demo(date(2026, 11, 25))
+    load_demo(date(2026, 11, 25))
     library = Library(
         name=EDGE_TEXT.splitlines()[0],
         county="Alameda",
@@ -245,9 +246,18 @@ def test_a_file_that_is_not_json_or_cut_short_stores_nothing(app, target):
         out = io.StringIO()
         backup.export_all(out)
     text = out.getvalue()
+    # A syntax error inside a row: the message names its table and row.
+    lines = text.split("\n")
+    at = next(i for i, line in enumerate(lines) if '"name": "milestones"' in line)
+    broken_row = lines[:]
+    broken_row[at + 3] = broken_row[at + 3].replace(",", ";", 1)  # the third row
+    ghost = json.loads(text)
+    ghost["row_counts"]["ghost_table"] = 0  # the header names a table the body lacks
     for damaged, message in (
-        (b"not json at all", "The file is not valid JSON"),
-        (text[: len(text) * 2 // 3].encode(), "The file is not valid JSON"),
+        (b"not json at all", "The header: the file is not valid JSON"),
+        (text[: len(text) * 2 // 3].encode(), r"Table \w+, row \d+: the file is not valid JSON"),
+        ("\n".join(broken_row).encode(), "Table milestones, row 3: the file is not valid JSON"),
+        (json.dumps(ghost).encode(), "counts rows of table ghost_table, which the file does not"),
         (b'{"format": "something else", "tables": []}', "not a mentorship backup"),
     ):
         with target.app_context(), pytest.raises(backup.BackupError, match=message):

@@ -32,6 +32,7 @@ from mentorship import create_app, demo
 from mentorship.extensions import db
 from tests.conftest import Browserless, app_settings
 from tests.databases import fresh_database
+from tests.helpers import load_demo
 
 PERSONAS = ("staff@demo.test", "pilot@demo.test", "mentor@demo.test", "state@demo.test")
 ANONYMOUS = "signed out"
@@ -247,7 +248,7 @@ def world(tmp_path_factory, smtp_server):
         app = create_app(app_settings(url, smtp_server.port))
         with app.app_context():
             upgrade()
-            demo.seed_demo()
+            load_demo()
             db.session.commit()
             _things_only_some_states_show()
             from mentorship.models import User

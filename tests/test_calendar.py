@@ -12,8 +12,6 @@ from icalendar import Calendar
 from mentorship.extensions import db
 from mentorship.models import (
     AuditEvent,
-    CheckIn,
-    CheckInMode,
     Milestone,
     MilestoneStatus,
     Pairing,
@@ -26,8 +24,10 @@ from mentorship.services import milestones, partnerships
 from tests.helpers import (
     PASSWORD,
     count_statements,
+    make_check_in,
     make_district,
     make_library,
+    make_pairing,
     make_participation,
     make_pilot,
     make_user,
@@ -54,17 +54,8 @@ def _world(app) -> dict:
         pilot = _pilot(hayward)
         other = _pilot(yolo)
         mentor = make_participation(berkeley, pilot.cohort, "mentor")
-        pairing = Pairing(
-            pilot_participation_id=pilot.id,
-            mentor_participation_id=mentor.id,
-            status=PairingStatus.ACTIVE,
-            next_checkin_on=NEXT_CHECK_IN,
-        )
-        db.session.add(pairing)
-        db.session.flush()
-        db.session.add(
-            CheckIn(pairing_id=pairing.id, held_on=date(2026, 11, 3), mode=CheckInMode.VIDEO)
-        )
+        pairing = make_pairing(pilot, mentor=mentor, next_checkin_on=NEXT_CHECK_IN)
+        make_check_in(pairing, date(2026, 11, 3), "video")
         own = milestones.milestones_of(pilot.id)
         done, not_applicable = own[0], own[1]
         done.status, done.done_on = MilestoneStatus.DONE, date(2025, 9, 20)
@@ -307,10 +298,7 @@ def test_the_buttons_need_the_csrf_token(client, app, action):
 def test_check_ins_logged_are_read_for_the_last_one(app):
     ids = _world(app)
     with app.app_context():
-        db.session.add(
-            CheckIn(pairing_id=ids["pairing"], held_on=date(2026, 11, 20), mode=CheckInMode.CALL)
-        )
-        db.session.commit()
+        make_check_in(ids["pairing"], date(2026, 11, 20), "call")
     event = _events(_feed(app, ids["users"]["mentor"]))[
         f"checkin-{ids['pairing']}-2026-12-03@ssi.example"
     ]

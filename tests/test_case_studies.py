@@ -25,6 +25,7 @@ from mentorship.rendering import render_markdown
 from mentorship.services import case_studies as case_study_service
 from mentorship.services import outcomes, partnerships
 from mentorship.services.errors import NotAllowed, ValidationError
+from tests import helpers
 from tests.conftest import row_count
 from tests.helpers import (
     PASSWORD,
@@ -77,17 +78,14 @@ def person(cast, role) -> User:
 
 
 def make_case_study(cast, status=Status.DRAFT, **values) -> CaseStudy:
-    case_study = CaseStudy(
-        library_id=cast["library"],
-        title=values.pop("title", "Working with two districts"),
+    """The author's case study of their library (tests.helpers.make_case_study)."""
+    return helpers.make_case_study(
+        cast["library"],
         body=values.pop("body", "What we learned."),
         status=status,
         created_by_id=cast["author"],
         **values,
     )
-    db.session.add(case_study)
-    db.session.commit()
-    return case_study
 
 
 def sign_in(client, cast, role) -> None:

@@ -25,7 +25,14 @@ from mentorship.models import (
 from mentorship.services import milestone_facts, outcomes, partnerships
 from mentorship.services import milestones as service
 from mentorship.services.errors import ValidationError
-from tests.helpers import PASSWORD, count_statements, make_district, make_pilot, make_user
+from tests.helpers import (
+    PASSWORD,
+    count_statements,
+    make_district,
+    make_pilot,
+    make_user,
+    milestone_of,
+)
 
 START = date(2025, 9, 1)
 TODAY = date(2026, 11, 25)
@@ -33,18 +40,6 @@ TODAY = date(2026, 11, 25)
 
 def _stage(key: str) -> PartnershipStage:
     return db.session.scalar(sa.select(PartnershipStage).where(PartnershipStage.key == key))
-
-
-def _milestone(pilot, key: str, partnership=None) -> Milestone:
-    return db.session.scalar(
-        sa.select(Milestone).where(
-            Milestone.participation_id == pilot.id,
-            Milestone.step_key == key,
-            Milestone.partnership_id == partnership.id
-            if partnership
-            else Milestone.partnership_id.is_(None),
-        )
-    )
 
 
 def _history(milestone: Milestone) -> list[str]:
@@ -91,7 +86,7 @@ def test_the_default_plan_names_its_facts(ctx):
 def test_reaching_a_stage_completes_the_step_with_its_date_and_going_back_reopens_it(ctx):
     pilot = make_pilot(start=START)
     partnership = partnerships.partnerships_of(pilot.library_id)[0]
-    meeting = _milestone(pilot, "first_meeting", partnership)
+    meeting = milestone_of(pilot, "first_meeting", partnership)
     assert _state(meeting) == (MilestoneStatus.NOT_STARTED, None)
 
     partnerships.move_to_stage(partnership, _stage("meeting_held"), date(2025, 11, 10), TODAY, None)
@@ -121,7 +116,7 @@ def test_reaching_a_stage_completes_the_step_with_its_date_and_going_back_reopen
 def test_the_letter_completes_its_step_and_a_new_district_reopens_it(ctx):
     pilot = make_pilot(start=START)
     hayward = partnerships.partnerships_of(pilot.library_id)[0]
-    step = _milestone(pilot, "commitment_letter")
+    step = milestone_of(pilot, "commitment_letter")
     letter = partnerships.letter_for(pilot)
     _sign(letter, "chief elected official", "Mark Salinas", date(2025, 12, 2))
     _sign(letter, "library director", "Sean Reinhart", date(2025, 12, 5))
@@ -164,7 +159,7 @@ def letter_waiting(pilot) -> list[str]:
 def test_an_agreement_in_effect_completes_its_step_on_its_effective_date(ctx):
     pilot = make_pilot(start=START)
     partnership = partnerships.partnerships_of(pilot.library_id)[0]
-    step = _milestone(pilot, "data_agreement", partnership)
+    step = milestone_of(pilot, "data_agreement", partnership)
     # Recorded ahead of its effective date: not done until that day comes.
     agreement = partnerships.add_agreement(
         partnership,
@@ -218,7 +213,7 @@ def _report(partnership, start, end):
 def test_the_first_report_of_every_district_completes_outcomes_measured(ctx):
     pilot = make_pilot(districts=2, start=START)
     first, second = partnerships.partnerships_of(pilot.library_id)
-    step = _milestone(pilot, "outcomes")
+    step = milestone_of(pilot, "outcomes")
     report = _report(first, date(2026, 1, 1), date(2026, 3, 31))
     db.session.commit()
     assert _state(step) == (MilestoneStatus.NOT_STARTED, None)  # one district still to report
@@ -260,7 +255,7 @@ def test_the_first_report_of_every_district_completes_outcomes_measured(ctx):
 def test_a_step_done_by_its_fact_is_never_marked_by_hand_but_can_be_put_aside(ctx):
     pilot = make_pilot(start=START)
     partnership = partnerships.partnerships_of(pilot.library_id)[0]
-    meeting = _milestone(pilot, "first_meeting", partnership)
+    meeting = milestone_of(pilot, "first_meeting", partnership)
     with pytest.raises(ValidationError, match="done by itself when the partnership reaches"):
         service.update_milestone(meeting, {"status": "done"}, meeting.version, None, TODAY)
     partnerships.move_to_stage(partnership, _stage("meeting_held"), date(2025, 11, 10), TODAY, None)
@@ -316,7 +311,7 @@ def test_new_milestones_start_done_when_their_fact_is_already_recorded(ctx):
     )
     service.publish(draft, apply_to_running=True, actor=None, today=TODAY)
     db.session.commit()
-    added = _milestone(pilot, "meeting_notes_shared", partnership)
+    added = milestone_of(pilot, "meeting_notes_shared", partnership)
     assert added.completed_by_agreement is None
     assert _state(added) == (MilestoneStatus.DONE, date(2025, 10, 3))
 
@@ -379,10 +374,10 @@ def _pilot_with_login(app) -> dict:
         return {
             "pilot": pilot.id,
             "partnership": partnership.id,
-            "meeting": _milestone(pilot, "first_meeting", partnership).id,
-            "team": _milestone(pilot, "team_goals").id,
-            "technical": _milestone(pilot, "technical_plan", partnership).id,
-            "letter": _milestone(pilot, "commitment_letter").id,
+            "meeting": milestone_of(pilot, "first_meeting", partnership).id,
+            "team": milestone_of(pilot, "team_goals").id,
+            "technical": milestone_of(pilot, "technical_plan", partnership).id,
+            "letter": milestone_of(pilot, "commitment_letter").id,
         }
 
 
@@ -410,7 +405,7 @@ def test_the_milestone_page_says_which_fact_completes_it_and_where_to_record_it(
     ) in timeline
 
 
-def test_moving_a_stage_on_the_page_completes_the_milestone(client, app):
+def test_moving_a_stage_on_the_page_completes_themilestone_of(client, app):
     ids = _pilot_with_login(app)
     client.login("priya@hayward.example", PASSWORD)
     with app.app_context():

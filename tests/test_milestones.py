@@ -13,8 +13,6 @@ from mentorship.models import (
     AuditEvent,
     Milestone,
     MilestoneStatus,
-    Pairing,
-    PairingStatus,
     Participation,
     StepScope,
 )
@@ -329,14 +327,7 @@ def _people(app):
         pilot = _pilot(library=hayward)
         other_pilot = _pilot(library=yolo)
         mentor = make_participation(berkeley, pilot.cohort, "mentor")
-        db.session.add(
-            Pairing(
-                pilot_participation_id=pilot.id,
-                mentor_participation_id=mentor.id,
-                status=PairingStatus.ACTIVE,
-            )
-        )
-        db.session.commit()
+        make_pairing(pilot, mentor=mentor)
         make_user("pilot", hayward, email="priya@hayward.example", name="Priya Raman")
         make_user("pilot", hayward, email="sam@hayward.example", name="Sam Ortiz")
         make_user("pilot", yolo, email="luis@yolo.example")

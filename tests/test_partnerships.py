@@ -14,8 +14,6 @@ from mentorship.models import (
     AgreementKind,
     AuditEvent,
     LetterSigner,
-    Pairing,
-    PairingStatus,
     Partnership,
     PartnershipStage,
     SignerRole,
@@ -29,6 +27,7 @@ from tests.helpers import (
     make_cohort,
     make_district,
     make_library,
+    make_pairing,
     make_participation,
     make_partnership,
     make_user,
@@ -277,13 +276,7 @@ def _two_libraries(app):
         pilot = make_participation(hayward, cohort, "pilot")
         mentor = make_participation(berkeley, cohort, "mentor")
         yolo_pilot = make_participation(yolo, cohort, "pilot")
-        db.session.add(
-            Pairing(
-                pilot_participation_id=pilot.id,
-                mentor_participation_id=mentor.id,
-                status=PairingStatus.ACTIVE,
-            )
-        )
+        make_pairing(pilot, mentor=mentor)
         hayward_partner = _partnership(hayward, make_district("Hayward Unified"))
         db.session.execute(
             sa.update(Partnership)
@@ -392,9 +385,10 @@ def test_the_library_and_staff_see_agreements_about_to_expire(client, app):
     page = client.get("/agreements/expiring").get_data(as_text=True)
     assert "Hayward Public Library" in page and re.search(r">\s*30\s*</td>", page)
     csv = client.get("/agreements/expiring?format=csv").get_data(as_text=True).splitlines()
-    assert csv[0] == "Library,School district,Agreement,Expires,Days left"
-    assert csv[1].startswith("Hayward Public Library,Hayward Unified,MOU,") and csv[1].endswith(
-        ",30"
+    assert csv[0] == "Library,School district,Agreement,Expires,Days left,Figures as of"
+    assert (
+        csv[1].startswith("Hayward Public Library,Hayward Unified,MOU,")
+        and ",2026-12-31,30," in csv[1]
     )
 
 

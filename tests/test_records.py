@@ -345,8 +345,14 @@ def test_audit_log_lists_changes_and_downloads_them(staff, app):
     page = staff.get("/audit/").get_data(as_text=True)
     assert "Salinas Public Library" in page and "Dana Whitfield" in page
     rows = list(csv.reader(io.StringIO(staff.get("/audit/?format=csv").get_data(as_text=True))))
-    assert rows[0] == ["When (UTC)", "Who", "Action", "What", "Changes"]
-    assert any(row[2] == "create" and "Salinas Public Library" in row[3] for row in rows[1:])
+    assert rows[0][:2] == ["When", "What happened"] and rows[0][-1] == "Figures as of"
+    # The words, and the machine-readable columns beside them.
+    assert any(
+        "Dana Whitfield (program staff) added the library ‘Salinas Public Library’" in row[1]
+        and row[rows[0].index("Action")] == "create"
+        and row[rows[0].index("Record kind")] == "Library"
+        for row in rows[1:]
+    )
 
 
 def test_csv_cells_cannot_start_a_spreadsheet_formula(staff, app):

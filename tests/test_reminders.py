@@ -4,6 +4,7 @@ two senders at once, and a sender killed mid-run."""
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -92,7 +93,7 @@ def _sent(mailbox) -> list[tuple[str, str]]:
 def test_each_kind_goes_once_to_the_right_people(ctx, mailbox):
     _, soon, late = _world()
     assert reminders.decide(NOW) == 10
-    assert outbox.send_due().sent == 10
+    assert outbox.send_due(now=NOW).sent == 10
     hayward = ["priya@hayward.example", "sam@hayward.example"]
     expected = sorted(
         [(who, "Hayward Public Library: check-in due Nov 25, 2026") for who in hayward]
@@ -101,8 +102,8 @@ def test_each_kind_goes_once_to_the_right_people(ctx, mailbox):
         + [(who, f"Hayward Public Library: “{late.name}” is late (due Nov 22, 2026)") for who in hayward]
         + [(who, "Hayward Public Library: data-sharing agreement with Hayward Unified expires "
                  "Dec 18, 2026") for who in hayward]
-        + [("dana@plp.example", "Weekly digest: 0 pilots at risk, 1 need attention, "
-                                "0 check-ins overdue, 1 agreements expire within 30 days")]
+        + [("dana@plp.example", "Weekly digest: 0 pilots at risk, 1 needs attention, "
+                                "0 check-ins overdue, 1 agreement expires within 30 days")]
     )  # fmt: skip
     assert _sent(mailbox) == expected
     message = next(m for m in mailbox.messages if "check-in due" in m["Subject"])
@@ -115,7 +116,7 @@ def test_each_kind_goes_once_to_the_right_people(ctx, mailbox):
     # The decision and the sending run again: nothing new, nothing twice.
     assert reminders.decide(NOW) == 0
     assert reminders.decide(NOW + timedelta(hours=3)) == 0
-    assert outbox.send_due().sent == 0
+    assert outbox.send_due(now=NOW).sent == 0
     assert len(mailbox.messages) == 10
 
 
@@ -153,7 +154,7 @@ def test_choices_and_unsubscribing_are_respected(ctx, mailbox):
     # Priya unsubscribes from milestone reminders after the decision, before the sending.
     reminders.opt_out(people["priya"].id, "milestone_due")
     db.session.commit()
-    outbox.send_due()
+    outbox.send_due(now=NOW)
     to_sam = [s for to, s in _sent(mailbox) if to == "sam@hayward.example"]
     assert to_sam == ["Hayward Public Library: check-in due Nov 25, 2026"]
     to_priya = [s for to, s in _sent(mailbox) if to == "priya@hayward.example"]
@@ -192,28 +193,123 @@ def test_the_preferences_page_saves_what_the_person_ticks(client, app):
     assert client.post("/preferences", data={"checkin_due": "on"}).status_code == 400  # CSRF
 
 
-def test_a_failed_delivery_is_retried_with_backoff_then_marked_failed(app, ctx, mailbox):
+def test_a_refused_message_is_retried_with_backoff_then_marked_failed(app, ctx, mailbox):
+    _world()
+    reminders.decide(NOW)
+    mailbox.refuse["priya@hayward.example"] = "550 5.1.1 No such mailbox"
+    result = outbox.send_due(now=NOW)
+    assert (result.sent, result.retried) == (6, 4)  # only Priya's four are refused
+    refused = db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.attempts > 0)).all()
+    assert {row.recipient.email for row in refused} == {"priya@hayward.example"}
+    row = refused[0]
+    assert row.status == OutboxStatus.PENDING and row.attempts == 1
+    assert "550" in row.last_error and "No such mailbox" in row.last_error
+    assert row.next_attempt_at > datetime.now(UTC) + timedelta(seconds=30)
+    assert outbox.send_due(now=NOW).retried == 0  # not yet: it waits for the backoff
+    for _ in range(app.config["OUTBOX_MAX_ATTEMPTS"] - 1):
+        db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=datetime.now(UTC)))
+        db.session.commit()
+        outbox.send_due(now=NOW)
+    db.session.expire_all()
+    assert {row.status for row in refused} == {OutboxStatus.FAILED}
+    assert len(mailbox.messages) == 6
+    mailbox.refuse.clear()
+    outbox.retry(refused[0])
+    db.session.commit()
+    assert outbox.send_due(now=NOW).sent == 1 and len(mailbox.messages) == 7
+
+
+def test_an_outage_longer_than_the_retries_spends_no_attempts(app, ctx, mailbox, client):
+    """Issue 19, item 7: the server is unreachable through more runs than there are
+    retries; then it is back and every reminder goes out once."""
     _world()
     reminders.decide(NOW)
     port = app.config["MAIL_PORT"]
     app.config["MAIL_PORT"] = free_port()  # nobody listens: connection refused
     try:
-        result = outbox.send_due()
-        assert result.retried == 10 and result.sent == 0
-        row = db.session.scalar(sa.select(OutboxMessage).limit(1))
-        assert row.status == OutboxStatus.PENDING and row.attempts == 1
-        assert row.next_attempt_at > datetime.now(UTC) + timedelta(seconds=30)
-        assert outbox.send_due().retried == 0  # not yet: it waits for the backoff
-        for _ in range(app.config["OUTBOX_MAX_ATTEMPTS"] - 1):
-            db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=datetime.now(UTC)))
-            db.session.commit()
-            outbox.send_due()
-        assert set(db.session.scalars(sa.select(OutboxMessage.status))) == {OutboxStatus.FAILED}
+        for _ in range(app.config["OUTBOX_MAX_ATTEMPTS"] + 2):
+            result = outbox.send_due(now=NOW)
+            assert result.released == 10 and result.done == 0
+            assert "unreachable" in result.trouble
+        rows = db.session.scalars(sa.select(OutboxMessage)).all()
+        assert {(row.status, row.attempts) for row in rows} == {(OutboxStatus.PENDING, 0)}
+        state = outbox.mail_server_state()
+        assert state is not None and "Connection refused" in state.last_error
+        since = state.unreachable_since
+        db.session.commit()
+        client.login("dana@plp.example", PASSWORD)
+        page = client.get("/outbox").get_data(as_text=True)
+        assert "The mail server has been unreachable since" in page
+        assert outbox.mail_server_state().unreachable_since == since  # kept from the start
     finally:
         app.config["MAIL_PORT"] = port
-    outbox.retry(db.session.scalar(sa.select(OutboxMessage).limit(1)))
+    assert outbox.send_due(now=NOW).sent == 10
+    assert len(mailbox.messages) == 10 and len(set(_sent(mailbox))) == 10
+    assert outbox.mail_server_state() is None
+    assert "unreachable since" not in client.get("/outbox").get_data(as_text=True)
+
+
+def test_a_sender_stopped_for_days_skips_what_went_stale_and_says_why(client, app, mailbox):
+    """Issue 19, item 6: decided on the first day, sent on the tenth."""
+    with app.app_context():
+        _world()
+        reminders.decide(NOW)
+        result = outbox.send_due(now=NOW + timedelta(days=10))
+        # Still useful: the milestone due in 10 days (due Dec 3) and the agreement (Dec 18).
+        assert (result.sent, result.skipped) == (4, 6)
+        skipped = db.session.scalars(
+            sa.select(OutboxMessage).where(OutboxMessage.status == OutboxStatus.SKIPPED)
+        ).all()
+        assert {row.kind for row in skipped} == {"checkin_due", "milestone_late", "staff_digest"}
+        checkin = next(row for row in skipped if row.kind == "checkin_due")
+        assert "out of date (useful until Nov 25, 2026" in checkin.last_error
+    subjects = [subject for _, subject in _sent(mailbox)]
+    assert not any("check-in due" in s or "is late" in s or "digest" in s for s in subjects)
+    client.login("dana@plp.example", PASSWORD)
+    page = client.get("/outbox?status=skipped").get_data(as_text=True)
+    assert "out of date (useful until Nov 25, 2026" in page
+
+
+def test_the_fourth_late_reminder_is_decided_on_a_catch_up_on_day_29(ctx, mailbox):
+    people, _, late = _world()
+    late.due_on = TODAY - timedelta(days=29)  # the 4th fell due on day 22: 7 days ago
     db.session.commit()
-    assert outbox.send_due().sent == 1 and len(mailbox.messages) == 1
+    reminders.decide(NOW)
+    periods = db.session.scalars(
+        sa.select(OutboxMessage.period).where(
+            OutboxMessage.kind == "milestone_late",
+            OutboxMessage.recipient_id == people["priya"].id,
+        )
+    ).all()
+    assert periods == [f"{late.due_on}/4"]
+    late.due_on = TODAY - timedelta(days=30)  # a day later: too old
+    db.session.commit()
+    db.session.execute(sa.delete(OutboxMessage))
+    reminders.decide(NOW)
+    assert not db.session.scalar(
+        sa.select(sa.func.count()).where(OutboxMessage.kind == "milestone_late")
+    )
+
+
+def test_every_message_carries_its_row_and_a_stable_id(app, ctx, mailbox):
+    _world()
+    reminders.decide(NOW)
+    outbox.send_due(now=NOW)
+    rows = {row.id: row for row in db.session.scalars(sa.select(OutboxMessage))}
+    for message in mailbox.messages:
+        row = rows[int(message["X-Outbox-Key"])]
+        assert message["To"] == row.recipient.email
+        assert message["Message-ID"] == outbox.message_id(row.id, row.created_at, "ssi.example")
+        assert message["Date"].endswith("+0000")
+        assert message["From"] == "Student Success Initiative <no-reply@ssi.example>"
+        raw = message.as_bytes()
+        head = raw.split(b"\n\n", 1)[0]
+        assert all(len(line.rstrip(b"\r")) <= 78 for line in head.split(b"\n")), head
+        html = message.get_payload()[1].get_payload(decode=True).decode()
+        assert html.startswith("<!DOCTYPE html>") and '<html lang="en">' in html
+        assert "<title>" in html
+        links = re.findall(r'href="([^"]+)"', html)
+        assert links and all(link.startswith("https://ssi.example/") for link in links)
 
 
 def test_staff_see_failed_emails_and_send_one_again(client, app):
@@ -251,17 +347,18 @@ def test_after_ten_days_down_each_item_is_reminded_once_and_nothing_stale(ctx, m
         sa.select(sa.func.count()).where(OutboxMessage.kind == "checkin_overdue")
     )
     reminders.decide(NOW + timedelta(minutes=15))
-    outbox.send_due()
+    outbox.send_due(now=NOW)
     subjects = [s for _, s in _sent(mailbox)]
     assert sum("is late" in s for s in subjects) == 2  # Priya and Sam, once each
     assert sum("due Nov 28" in s for s in subjects) == 2
     assert not any("overdue since" in s for s in subjects)
 
 
-def _decide_and_commit(now):
+def _decide_and_commit(now) -> int:
     """As the scheduler's job does: other threads and processes see the rows."""
-    reminders.decide(now)
+    added = reminders.decide(now)
     db.session.commit()
+    return added
 
 
 def test_two_deciders_and_two_senders_at_once_send_everything_once(app, ctx, mailbox):
@@ -275,23 +372,26 @@ def test_two_deciders_and_two_senders_at_once_send_everything_once(app, ctx, mai
             except Exception as error:  # pragma: no cover - reported below
                 errors.append(error)
 
+    decided = []
     deciders = [
-        threading.Thread(target=run, args=(lambda: _decide_and_commit(NOW),)) for _ in range(2)
+        threading.Thread(target=run, args=(lambda: decided.append(_decide_and_commit(NOW)),))
+        for _ in range(2)
     ]
     for thread in deciders:
         thread.start()
     for thread in deciders:
         thread.join()
     assert errors == [] and row_count(OutboxMessage) == 10
+    assert sorted(decided) == [0, 10]  # each counts only what it inserted
     senders = [
-        threading.Thread(target=run, args=(lambda: outbox.send_due(batch_size=2),))
+        threading.Thread(target=run, args=(lambda: outbox.send_due(batch_size=2, now=NOW),))
         for _ in range(2)
     ]
     for thread in senders:
         thread.start()
     for thread in senders:
         thread.join()
-    outbox.send_due()  # whatever a busy SQLite writer left for the next round
+    outbox.send_due(now=NOW)  # whatever a busy SQLite writer left for the next round
     assert errors == []
     assert len(mailbox.messages) == 10 and len(set(_sent(mailbox))) == 10
 
@@ -355,10 +455,15 @@ def test_a_sender_killed_mid_run_loses_and_repeats_nothing(app, ctx, mailbox, sm
     first.wait()
     output = second.communicate(timeout=60)[0].decode()
     assert second.returncode == 0, output[-2000:]
-    assert len(mailbox.messages) == due, output[-2000:]
-    assert len(set(_sent(mailbox))) == due  # every one exactly once
+    received = [int(m["X-Outbox-Key"]) for m in mailbox.messages]
+    assert len(received) == len(set(received)), output[-2000:]  # never twice
     db.session.expire_all()
-    assert set(db.session.scalars(sa.select(OutboxMessage.status))) == {OutboxStatus.SENT}
+    for row in db.session.scalars(sa.select(OutboxMessage)):
+        # Sent and received; or killed between its record and the server's reply: shown
+        # as unconfirmed (tests/test_outbox_faults.py kills at each point on purpose).
+        assert (row.status == OutboxStatus.SENT and row.id in received) or (
+            row.status == OutboxStatus.UNCONFIRMED
+        ), (row.id, row.status, row.last_error)
 
 
 def test_the_scheduler_command_decides_as_of_the_moment_it_is_given(app, ctx, mailbox):

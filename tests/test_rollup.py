@@ -4,43 +4,40 @@ from __future__ import annotations
 
 import csv
 import io
+import pickle
+import uuid
 from datetime import date
 
 import pytest
+import redis
 
-from mentorship.extensions import db
-from mentorship.models import CardModel, Enrolment, OutcomeReport
+from mentorship import caching, create_app
+from mentorship.extensions import cache, db
+from mentorship.models import CardModel, Enrolment
 from mentorship.services import rollup
 from mentorship.services.risk import RiskSettings, assess_pilots
-from mentorship.services.rollup import RollupFilter, SchoolYear, caching
+from mentorship.services.rollup import RollupFilter, SchoolYear
+from tests.conftest import Browserless
 from tests.helpers import (
     PASSWORD,
     count_statements,
+    load_demo,
     make_cohort,
     make_district,
     make_library,
     make_participation,
     make_partnership,
+    make_report,
     make_user,
 )
 
 TODAY = date(2026, 11, 25)
+REDIS_URL = "redis://127.0.0.1:6379/0"
 SETTINGS = RiskSettings()
 
 
 def _report(partnership, start, end, enrolled, physical, digital, using=None):
-    db.session.add(
-        OutcomeReport(
-            partnership_id=partnership.id,
-            period_start=start,
-            period_end=end,
-            students_enrolled=enrolled,
-            physical_cards=physical,
-            digital_cards=digital,
-            students_using_cards=using,
-        )
-    )
-    db.session.commit()
+    make_report(partnership, start, end, enrolled, physical, digital, using)
 
 
 @pytest.fixture
@@ -206,9 +203,8 @@ def test_school_years_read_and_write_their_key():
 
 def test_risk_levels_are_the_at_risk_lists(ctx):
     """The rollup counts levels with the same rules as the at-risk list, from grouped facts."""
-    from mentorship import demo
 
-    demo.seed_demo(today=TODAY)
+    load_demo(TODAY)
     db.session.commit()
     expected = {r.participation.id: r.level for r in assess_pilots(TODAY, SETTINGS)}
     statuses = rollup.pilot_statuses(RollupFilter(), TODAY, SETTINGS)
@@ -289,11 +285,13 @@ def test_every_rollup_table_downloads_as_csv_with_the_filter(app, client, progra
     counties = _csv(client.client.get("/rollup/counties.csv"))
     assert counties[0][0] == "County" and len(counties) == 59
     alameda = next(row for row in counties if row[0] == "Alameda")
-    assert alameda[1:] == ["1", "0", "2", "1600", "500", "31.2"]
+    assert alameda[1:-1] == ["1", "0", "2", "1600", "500", "31.2"]
     # Fresno's only pilot has no partners; its mentor's cards are an existing programme.
     assert _csv(client.client.get("/rollup/coverage-system.csv?county=Fresno"))[1:] == []
     existing = _csv(client.client.get("/rollup/coverage-existing.csv?county=Fresno"))
-    assert existing[1:] == [["Mentor and sustaining libraries", "1", "1", "2000", "1500", "75.0"]]
+    assert [row[:-1] for row in existing[1:]] == [
+        ["Mentor and sustaining libraries", "1", "1", "2000", "1500", "75.0"]
+    ]
     for name in (
         "cohorts",
         "timeline",
@@ -397,33 +395,101 @@ def test_the_api_gives_the_same_rollup_and_matches_its_document(app, program):
     assert not any("SECRET-NOTE" in body for body in api.bodies)
 
 
-def test_with_a_cache_url_every_web_process_shares_the_figures():
-    """Two caches on the same Redis stand for two gunicorn workers: one computes."""
-    import uuid
+def _caching_app(app, **settings):
+    """Another web process on the same database, with the figures cache on."""
+    return create_app(
+        {
+            **app.config,
+            "ROLLUP_CACHE_SECONDS": 60,
+            "ROLLUP_CACHE_URL": "",
+            "RATELIMIT_KEY_PREFIX": f"mentorship-test-{uuid.uuid4().hex[:8]}",
+            **settings,
+        }
+    )
 
-    import redis
 
-    prefix = f"mentorship-test-{uuid.uuid4().hex[:8]}:figures:"
-    first, second = caching._Cache(), caching._Cache()
-    for cache in (first, second):
-        cache.configure("redis://127.0.0.1:6379/0", prefix)
+def test_with_a_cache_url_every_web_process_shares_the_figures(app, program):
+    """Two apps on the same Redis stand for two gunicorn workers: one computes."""
+    first = _caching_app(app, ROLLUP_CACHE_URL=REDIS_URL)
+    second = _caching_app(
+        app, ROLLUP_CACHE_URL=REDIS_URL, RATELIMIT_KEY_PREFIX=first.config["RATELIMIT_KEY_PREFIX"]
+    )
+    prefix = first.config["RATELIMIT_KEY_PREFIX"] + ":figures:"
     made = []
 
-    def make():
-        made.append(1)
-        return {"figures": [1, 2, 3], "year": SchoolYear(2025)}
+    def make(county):
+        def compute():
+            made.append(county)
+            return rollup.compute(RollupFilter(county=county), TODAY, SETTINGS)
 
-    key = ("html", RollupFilter(county="Fresno"), TODAY, "state")
+        return compute
+
+    def figures(worker, county):
+        with worker.app_context():
+            key = caching.rollup_key(RollupFilter(county=county), TODAY, SETTINGS)
+            return caching.remembered(key, rollup.RollupFigures, make(county))
+
+    server = redis.Redis.from_url(REDIS_URL)
     try:
-        assert first.get(key, 60, make) == {"figures": [1, 2, 3], "year": SchoolYear(2025)}
-        assert second.get(key, 60, make) == first.get(key, 60, make)
-        assert len(made) == 1  # computed once, read by the other "worker"
-        assert second.get(("html", RollupFilter(county="Kern"), TODAY, "state"), 60, make)
-        assert len(made) == 2  # another filter is another entry
+        fresno = figures(first, "Fresno")
+        assert figures(second, "Fresno") == fresno == figures(first, "Fresno")
+        assert made == ["Fresno"]  # computed once, read by the other "worker"
+        counties = {c.county: c for c in fresno.counties}
+        assert fresno.filter.county == "Fresno" and counties["Fresno"].mentors == 1
+        assert figures(second, "Alameda").total.programme_cards == 500
+        assert made == ["Fresno", "Alameda"]  # another filter is another entry
+        # What Redis holds is JSON with a MAC in front, never a pickle.
+        names = list(server.scan_iter(f"{prefix}*"))
+        assert len(names) == 2
+        stored = server.get(names[0])
+        assert stored[32:].startswith(b"{") and b"pickle" not in stored
+        # A value written by anyone without the SECRET_KEY is a miss: computed afresh.
+        for name in names:
+            server.set(name, pickle.dumps({"forged": True}), ex=60)
+        assert figures(second, "Fresno") == fresno
+        assert made == ["Fresno", "Alameda", "Fresno"]
+        # A Redis server that cannot be reached costs the cache, not the page.
+        gone = _caching_app(app, ROLLUP_CACHE_URL="redis://127.0.0.1:9/0")
+        assert figures(gone, "Fresno") == fresno
     finally:
-        client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
-        for name in client.scan_iter(f"{prefix}*"):
-            client.delete(name)
+        for name in server.scan_iter(f"{prefix}*"):
+            server.delete(name)
+
+
+def test_the_rollup_page_is_drawn_once_per_filter_while_it_is_kept(app, program):
+    worker = _caching_app(app)
+    with worker.app_context():
+        make_user("state", email="state@example.org")
+    client = Browserless(worker.test_client())
+    client.login("state@example.org", PASSWORD)
+    first = client.get("/rollup/?county=Alameda").get_data(as_text=True)
+    with count_statements(worker) as statements:
+        again = client.get("/rollup/?county=Alameda").get_data(as_text=True)
+    assert again == first
+    assert len(statements) <= 2  # the signed-in person only: figures and page are kept
+    with worker.app_context():
+        db.engine.dispose()
+
+
+def test_without_a_cache_url_each_process_keeps_its_figures_as_json(app, program):
+    worker = _caching_app(app)
+    made = []
+
+    def ranked():
+        made.append(1)
+        return rollup.active_cohorts()
+
+    with worker.app_context():
+        key = caching.cohorts_key(TODAY)
+        kept = caching.remembered(key, list[rollup.CohortChoice], ranked)
+        assert caching.remembered(key, list[rollup.CohortChoice], ranked) == kept
+        assert [c.name for c in kept] == ["Cohort B", "Cohort A"] and made == [1]
+        backend = worker.extensions["cache"][cache]
+        assert all(isinstance(v, bytes) for _, v in backend._cache.values())
+    with app.app_context():  # the tests' own app keeps nothing (ROLLUP_CACHE_SECONDS = 0)
+        caching.remembered(key, list[rollup.CohortChoice], ranked)
+        caching.remembered(key, list[rollup.CohortChoice], ranked)
+        assert made == [1, 1, 1]
 
 
 def test_a_library_counts_once_whatever_its_places(program):

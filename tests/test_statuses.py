@@ -19,6 +19,7 @@ from mentorship.templating import local_today
 from tests.helpers import (
     PASSWORD,
     count_statements,
+    load_demo,
     make_district,
     make_library,
     make_pairing,
@@ -111,16 +112,15 @@ def test_the_staff_digest_names_unpaired_pilots(ctx):
     _calm(make_pilot(make_library("Merced County Library"), start=date(2026, 9, 1)))
     make_pairing(_calm(make_pilot(start=date(2026, 9, 1))))  # paired: on track
     [digest] = reminders._digest(datetime(2026, 11, 25, 18, tzinfo=UTC))  # Wednesday
-    assert digest.fields["item"].startswith("1 pilots at risk, 0 need attention")
+    assert digest.fields["item"].startswith("1 pilot at risk, 0 need attention")
     assert digest.details[0] == "Merced County Library (at risk): no mentor since Sep 1, 2026"
 
 
 def test_the_demo_shows_unpaired_pilots_with_their_reason(ctx):
     """The issue's cases on the demo data: a proposal removed (Merced), a pairing ended
     (Ontario), a pilot never paired; the rest of Year 2 paired and on track."""
-    from mentorship import demo
 
-    demo.seed_demo(today=TODAY)
+    load_demo(TODAY)
     year2 = db.session.scalar(demo_cohort_id())
     pairing.propose_whole_cohort(year2, actor=None)
     by_name = {p.pilot.library.name: p for p in pairing.open_pairings(year2)}
@@ -381,7 +381,7 @@ def test_the_timeline_buckets_are_named_by_time_on_every_page(app, client):
     page = client.get("/rollup/").get_data(as_text=True)
     assert "Months 13–18" in page and "getting started" not in page
     csv_text = client.get("/rollup/timeline.csv").get_data(as_text=True)
-    assert csv_text.splitlines()[0] == "Time since the start,Pilots"
+    assert csv_text.splitlines()[0] == "Time since the start,Pilots,Figures as of"
     assert "Months 13–18,1" in csv_text
     answer = app.test_client().get(
         "/api/v1/rollup", headers={"Authorization": f"Bearer {api_tokens_secret}"}

@@ -16,7 +16,7 @@ from .milestone import (
     StepScope,
     TemplateStep,
 )
-from .outbox import EmailOptOut, OutboxMessage, OutboxStatus, SchedulerRun
+from .outbox import EmailOptOut, MailServerState, OutboxMessage, OutboxStatus, SchedulerRun
 from .pairing import OPEN_STATUSES, Cadence, Pairing, PairingStatus
 from .partnership import (
     Agreement,
@@ -46,6 +46,7 @@ __all__ = [
     "EmailOptOut",
     "OutboxMessage",
     "OutboxStatus",
+    "MailServerState",
     "SchedulerRun",
     "CLOSED_STATUSES",
     "Milestone",

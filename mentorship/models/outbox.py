@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -15,9 +15,14 @@ from .user import User
 
 class OutboxStatus(enum.StrEnum):
     PENDING = "pending"
-    SENDING = "sending"  # claimed by one sender
-    SENT = "sent"
-    FAILED = "failed"  # gave up after the last try; staff can retry
+    CLAIMED = "claimed"  # one sender holds it (and keeps its claim fresh while it lives)
+    SENDING = "sending"  # recorded before its final dot, until the server's reply to it
+    SENT = "sent"  # the server answered 250 to its final dot
+    # The final dot may have reached the server, but no reply came (a dropped connection,
+    # or a sender stopped after recording it): shown to staff; maybe received, maybe not.
+    UNCONFIRMED = "unconfirmed"
+    SKIPPED = "skipped"  # not sent, on purpose: `last_error` says why (stale, opted out)
+    FAILED = "failed"  # the server refused it on every try; staff can retry
 
 
 class OutboxMessage(db.Model):
@@ -39,7 +44,11 @@ class OutboxMessage(db.Model):
     status: Mapped[OutboxStatus] = mapped_column(
         enum_type(OutboxStatus, "outbox_status"), default=OutboxStatus.PENDING
     )
-    attempts: Mapped[int] = mapped_column(default=0)
+    attempts: Mapped[int] = mapped_column(default=0)  # refusals of this message only
+    # Sent again after an unconfirmed delivery (OUTBOX_RESEND_UNCONFIRMED).
+    resends: Mapped[int] = mapped_column(default=0)
+    # The decision's own age rule: not sent after this day (in TIME_ZONE).
+    relevant_until: Mapped[date | None] = mapped_column(sa.Date)
     next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     claim_token: Mapped[str | None] = mapped_column(sa.String(32))
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -68,6 +77,17 @@ class SchedulerRun(db.Model):
 
     job: Mapped[str] = mapped_column(sa.String(40), primary_key=True)
     last_run_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class MailServerState(db.Model):
+    """What the senders last found at the mail server: staff see an outage and its start."""
+
+    __tablename__ = "mail_server_state"
+
+    name: Mapped[str] = mapped_column(sa.String(40), primary_key=True)  # "smtp"
+    unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    checked_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class EmailOptOut(db.Model):

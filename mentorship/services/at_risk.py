@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
+from ..caching import at_risk_key, remembered
 from ..extensions import db
 from ..models import Library
 from . import rollup
@@ -47,14 +48,13 @@ def _rank(f: AtRiskFilter, today: date, settings: RiskSettings) -> list[RankedPi
     return [RankedPilot(s.participation_id, s.level) for s in statuses]
 
 
-def ranked_pilots(
-    f: AtRiskFilter, today: date, settings: RiskSettings, cache_seconds: float = 0
-) -> list[RankedPilot]:
+def ranked_pilots(f: AtRiskFilter, today: date, settings: RiskSettings) -> list[RankedPilot]:
     """Every pilot of the cohort/system filter (all levels), ranked; cached a little while."""
-    if cache_seconds <= 0:
-        return _rank(f, today, settings)
-    key = ("at-risk", f.cohort_id, f.system, today, settings)
-    return rollup.cache.get(key, cache_seconds, lambda: _rank(f, today, settings))
+    return remembered(
+        at_risk_key(f.cohort_id, f.system, today, settings),
+        list[RankedPilot],
+        lambda: _rank(f, today, settings),
+    )
 
 
 def level_counts(ranked: list[RankedPilot]) -> dict[RiskLevel, int]:

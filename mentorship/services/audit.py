@@ -22,10 +22,33 @@ def _plain(value: Any) -> Any:
     return value
 
 
+# Records with no name of their own, named in words for the log ("Hayward Public
+# Library with Berkeley Public Library"), never "Pairing 7".
+_LABELS = {
+    "Pairing": lambda o: f"{o.pilot.library.name} with {o.mentor.library.name}",
+    "Participation": lambda o: f"{o.library.name} in {o.cohort.name}",
+    "Partnership": lambda o: f"{o.library.name} with {o.district.name}",
+    "Agreement": lambda o: f"{o.kind} with {o.partnership.district.name}",
+    "CommitmentLetter": lambda o: f"of {o.participation.library.name}",
+    "CheckIn": lambda o: f"of {o.held_on.strftime('%b %-d, %Y')}",
+    "OutcomeReport": lambda o: (
+        f"{o.partnership.district.name}, "
+        f"{o.period_start.strftime('%b %-d, %Y')} to {o.period_end.strftime('%b %-d, %Y')}"
+    ),
+    "ActionItem": lambda o: o.text,
+}
+
+
 def label_of(obj: Any) -> str:
-    for attribute in ("name", "email"):
+    for attribute in ("name", "title", "email"):
         if getattr(obj, attribute, None):
             return str(getattr(obj, attribute))[:200]
+    words = _LABELS.get(type(obj).__name__)
+    if words:
+        try:
+            return words(obj)[:200]
+        except AttributeError:  # a related row not set yet
+            pass
     return f"{type(obj).__name__} {getattr(obj, 'id', '')}".strip()
 
 
@@ -73,7 +96,7 @@ def recent_activity(library_id: int, limit: int = 6) -> list[AuditEvent]:
     return db.session.scalars(
         sa.select(AuditEvent)
         .where(AuditEvent.library_id == library_id)
-        .options(sa.orm.joinedload(AuditEvent.actor))
+        .options(sa.orm.joinedload(AuditEvent.actor).joinedload(User.library))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
         .limit(limit)
     ).all()
@@ -86,7 +109,7 @@ def log_query(kind: str | None = None, library_id: int | None = None) -> sa.Sele
     """Every change, or one kind of record's, or one library's (newest first)."""
     query = (
         sa.select(AuditEvent)
-        .options(sa.orm.joinedload(AuditEvent.actor))
+        .options(sa.orm.joinedload(AuditEvent.actor).joinedload(User.library))
         .order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
     )
     if kind:

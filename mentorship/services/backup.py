@@ -266,11 +266,15 @@ VALUE = ROW + ".item"
 SCALARS = {"null", "boolean", "integer", "double", "number", "string"}
 
 
+class _NotJSON(BackupError):
+    """A syntax error: `_read` says in which table and row it is."""
+
+
 def _events(stream: IO[bytes]) -> Iterator[tuple[str, str, Any]]:
     try:
         yield from ijson.parse(stream, use_float=True)
     except ijson.JSONError as error:
-        raise BackupError(f"The file is not valid JSON: {error}") from None
+        raise _NotJSON(f"the file is not valid JSON: {error}") from None
     except (OSError, EOFError) as error:  # a damaged .gz
         raise BackupError(f"The file cannot be read: {error}") from None
 
@@ -284,7 +288,17 @@ def _read(stream: IO[bytes]) -> Iterator[tuple]:
     key = ""
     table: dict[str, Any] = {}
     row: list[Any] | None = None
-    for prefix, event, value in _events(stream):
+    rows_read = 0  # of the current table, to name the row a syntax error is in
+    events = _events(stream)
+    while True:
+        try:
+            prefix, event, value = next(events)
+        except StopIteration:
+            break
+        except _NotJSON as error:
+            if table.get("name") is None:
+                raise BackupError(f"The header: {error}.") from None
+            raise BackupError(f"Table {table['name']}, row {rows_read + 1}: {error}.") from None
         if builder is not None:
             builder.event(event, value)
             if prefix == until and event in ("end_map", "end_array"):
@@ -315,6 +329,7 @@ def _read(stream: IO[bytes]) -> Iterator[tuple]:
             elif event == "end_array":
                 yield ("row", row)
                 row = None
+                rows_read += 1
             else:
                 raise BackupError(f"Table {table.get('name')}: each row must be a list of values.")
         elif prefix == "tables.item.rows":
@@ -325,7 +340,7 @@ def _read(stream: IO[bytes]) -> Iterator[tuple]:
             elif event == "end_array":
                 yield ("end", table["name"])
         elif prefix == "tables.item" and event == "start_map":
-            table = {}
+            table, rows_read = {}, 0
         elif prefix == "tables.item.name":
             table["name"] = value
         elif prefix == "tables.item.columns" and event == "start_array":
@@ -402,6 +417,13 @@ def import_all(stream: IO[bytes]) -> dict[str, int]:
         missing = [name for name in known if name not in counts]
         if missing:
             raise BackupError(f"The file has no table {', '.join(missing)}: it is incomplete.")
+        # The header counts rows of a table the file does not hold: cut off, or edited.
+        unheld = [name for name in header["row_counts"] if name not in counts]
+        if unheld:
+            raise BackupError(
+                f"The header counts rows of table {', '.join(unheld)}, which the file does "
+                "not hold: it is incomplete."
+            )
         for table, patch in patches:
             _apply_patch(connection, table, patch)
         _check_foreign_keys(connection)

@@ -39,6 +39,7 @@ from ..models import (
 from . import audit
 from .checkins import last_check_in_dates
 from .pairing import active_pairings_of_library
+from .words import plural
 
 PRODID = "-//Student Success Initiative//Mentor-pilot program calendar//EN"
 # How often subscribed calendars should fetch again (clients may wait longer).
@@ -124,7 +125,7 @@ def _milestone_event(
     late = milestone.days_late(today)
     lines = [
         f"Status: {milestone.status.value}",
-        f"{late} day{'s' if late != 1 else ''} late" if late else "",
+        f"{plural(late, 'day')} late" if late else "",
         milestone.description,
         link,
     ]

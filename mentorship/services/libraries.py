@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
 from ..extensions import db
-from ..models import Library, Participation, Role, User
+from ..models import Cohort, Library, Participation, ParticipationRole, Role, User
 
 
 def participations_of(library_id: int) -> list[Participation]:
@@ -51,3 +51,20 @@ def active_library_choices() -> list[tuple[int, str]]:
         sa.select(Library.id, Library.name).where(Library.active.is_(True)).order_by(Library.name)
     )
     return [(library_id, name) for library_id, name in rows]
+
+
+def roles_in_program(library_id: int) -> list[str]:
+    """The library's roles in its active cohorts ("pilot", "mentor"…), pilot first: a
+    librarian's badge says what their library does, whatever their account says."""
+    roles = set(
+        db.session.scalars(
+            sa.select(Participation.role)
+            .join(Cohort, Cohort.id == Participation.cohort_id)
+            .where(
+                Participation.library_id == library_id,
+                Participation.active.is_(True),
+                Cohort.active.is_(True),
+            )
+        )
+    )
+    return [role.value for role in ParticipationRole if role in roles]

@@ -38,6 +38,7 @@ from ..models import (
 )
 from .partnerships import expiring_agreements
 from .risk import RiskLevel, RiskSettings, assess_pilots, level_counts
+from .words import plural
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,9 @@ def _milestones(today: date) -> Iterator[Due]:
             Cohort.active.is_(True),
             Milestone.status.not_in(CLOSED_STATUSES),
             Milestone.due_on <= today + timedelta(days=soon),
-            Milestone.due_on >= today - timedelta(days=7 * times),
+            # The last weekly "late" reminder falls due 1 + 7 × (times - 1) days after the
+            # due day, and is still sent for REMINDER_MAX_AGE_DAYS after that.
+            Milestone.due_on >= today - timedelta(days=1 + 7 * (times - 1)) - _max_age(),
         )
     )
     for milestone_id, title, due_on, library_id, library, district in rows:
@@ -192,12 +195,12 @@ def _milestones(today: date) -> Iterator[Due]:
             yield Due("milestone_due", "Milestone", milestone_id, due_on.isoformat(), due_on,
                       (library_id,), fields)  # fmt: skip
         else:
-            # Late: on its first day late, then every 7 days, at most `times` times.
-            time = ((today - due_on).days - 1) // 7 + 1
-            if 1 <= time <= times:
-                fell = due_on + timedelta(days=1 + 7 * (time - 1))
-                yield Due("milestone_late", "Milestone", milestone_id, f"{due_on}/{time}",
-                          fell + _max_age(), (library_id,), fields)  # fmt: skip
+            # Late: on its first day late, then every 7 days, at most `times` times; the
+            # latest one fallen due (decide() drops it once older than its age rule).
+            time = min(((today - due_on).days - 1) // 7 + 1, times)
+            fell = due_on + timedelta(days=1 + 7 * (time - 1))
+            yield Due("milestone_late", "Milestone", milestone_id, f"{due_on}/{time}",
+                      fell + _max_age(), (library_id,), fields)  # fmt: skip
 
 
 def _agreements(today: date) -> Iterator[Due]:
@@ -237,9 +240,11 @@ def _digest(now: datetime) -> Iterator[Due]:
         )
     )
     summary = (
-        f"{counts[RiskLevel.AT_RISK]} pilots at risk, "
-        f"{counts[RiskLevel.NEEDS_ATTENTION]} need attention, "
-        f"{overdue} check-ins overdue, {len(expiring)} agreements expire within 30 days"
+        f"{plural(counts[RiskLevel.AT_RISK], 'pilot')} at risk, "
+        f"{counts[RiskLevel.NEEDS_ATTENTION]} "
+        f"{'needs' if counts[RiskLevel.NEEDS_ATTENTION] == 1 else 'need'} attention, "
+        f"{plural(overdue, 'check-in')} overdue, {plural(len(expiring), 'agreement')} "
+        f"{'expires' if len(expiring) == 1 else 'expire'} within 30 days"
     )
     details = tuple(
         f"{r.participation.library.name} ({r.level.label}): {'; '.join(r.reasons)}"
@@ -333,6 +338,9 @@ def decide(now: datetime | None = None) -> int:
                     "next_attempt_at": now,
                     "created_at": now,
                     "last_error": "",
+                    "resends": 0,
+                    # The sender applies the same age rule: not sent after this day.
+                    "relevant_until": due.relevant_until,
                 }
             )
     inserted = _insert_new(rows)
@@ -343,29 +351,32 @@ def decide(now: datetime | None = None) -> int:
 OUTBOX_COLUMNS = (
     "kind", "object_type", "object_id", "period", "recipient_id", "subject", "body_text",
     "body_html", "status", "attempts", "next_attempt_at", "created_at", "last_error",
+    "resends", "relevant_until",
 )  # fmt: skip
 OUTBOX_KEY = "kind, object_type, object_id, period, recipient_id"
 
 
 def _insert_new(rows: list[dict]) -> int:
-    """Insert the rows whose unique key is new (INSERT … ON CONFLICT DO NOTHING)."""
+    """Insert the rows whose unique key is new (INSERT … ON CONFLICT DO NOTHING); returns
+    how many this call inserted (not rows another scheduler inserted meanwhile)."""
     if not rows:
         return 0
-    count = sa.select(sa.func.count(OutboxMessage.id))
-    before = db.session.scalar(count)
     if db.session.get_bind().dialect.name == "postgresql":
-        _copy_in(rows)  # COPY is PostgreSQL's fast way in: 100,000 rows in a few seconds
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+        return _copy_in(rows)  # COPY is PostgreSQL's fast way in: 100,000 rows in seconds
+    from sqlalchemy.dialects.sqlite import insert
 
-        statement = insert(OutboxMessage.__table__).on_conflict_do_nothing(
-            index_elements=[name.strip() for name in OUTBOX_KEY.split(",")]
-        )
-        db.session.execute(statement, rows)
-    return db.session.scalar(count) - before
+    statement = (
+        insert(OutboxMessage.__table__)
+        .on_conflict_do_nothing(index_elements=[name.strip() for name in OUTBOX_KEY.split(",")])
+        .returning(OutboxMessage.__table__.c.id)
+    )
+    return sum(
+        len(db.session.execute(statement, rows[start : start + 500]).all())
+        for start in range(0, len(rows), 500)
+    )
 
 
-def _copy_in(rows: list[dict]) -> None:
+def _copy_in(rows: list[dict]) -> int:
     columns = ", ".join(OUTBOX_COLUMNS)
     cursor = db.session.connection().connection.cursor()
     cursor.execute(
@@ -379,7 +390,9 @@ def _copy_in(rows: list[dict]) -> None:
         f"INSERT INTO outbox_messages ({columns}) SELECT {columns} FROM outbox_incoming "
         f"ON CONFLICT ({OUTBOX_KEY}) DO NOTHING"
     )
+    inserted = cursor.rowcount
     cursor.execute("TRUNCATE outbox_incoming")
+    return inserted
 
 
 def _ran(job: str, now: datetime) -> None:

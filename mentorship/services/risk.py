@@ -31,6 +31,7 @@ from ..models import (
 )
 from ..models.cohort import OUTER_BOUND_MONTHS
 from .months import months_between
+from .words import plural
 
 
 class RiskLevel(enum.IntEnum):
@@ -80,7 +81,7 @@ class PilotRisk:
 
 
 def _days(n: int) -> str:
-    return f"{n} day{'s' if n != 1 else ''}"
+    return plural(n, "day")
 
 
 def last_activity_of_library():
@@ -252,7 +253,7 @@ def _late_steps(
     if oldest is None:
         return
     title, days = oldest
-    more = f" (and {count - 1} more step{'s' if count > 2 else ''} late)" if count > 1 else ""
+    more = f" (and {count - 1} more {'step' if count == 2 else 'steps'} late)" if count > 1 else ""
     level = RiskLevel.AT_RISK if days >= settings.late_risk_days else RiskLevel.NEEDS_ATTENTION
     risk.flag(level, f"{title}: {_days(days)} late{more}")
 
@@ -271,7 +272,7 @@ def _near_the_end(risk: PilotRisk, settings: RiskSettings) -> None:
     month, target = risk.months_elapsed, risk.participation.target_months
     if not risk.open_steps:
         return
-    steps = f"{risk.open_steps} step{'s' if risk.open_steps != 1 else ''} open"
+    steps = f"{plural(risk.open_steps, 'step')} open"
     if month >= OUTER_BOUND_MONTHS - settings.end_window_months:
         risk.flag(RiskLevel.AT_RISK, f"month {month} of {OUTER_BOUND_MONTHS} with {steps}")
     elif month > target:

@@ -8,6 +8,7 @@ the matched words marked). A bad file is reported by name and left out; the app 
 
 from __future__ import annotations
 
+import html as htmllib
 import logging
 import re
 import sqlite3
@@ -220,8 +221,11 @@ def _index(toolkit: Toolkit) -> sqlite3.Connection:
 
 
 def _plain_text(text: str) -> str:
-    """Markdown without its punctuation, for indexing and snippets."""
-    return re.sub(r"[#*_`>|\[\]]+|\(https?://[^)]*\)|-{3,}", " ", text)
+    """What a reader sees of the Markdown, for indexing and snippets: rendered, then every
+    tag dropped (links keep their words, never their address; raw HTML never shows)."""
+    html = markdown.markdown(text or "", extensions=["tables", "sane_lists"])
+    words = htmllib.unescape(nh3.clean(html, tags=set(), clean_content_tags={"script", "style"}))
+    return re.sub(r"\s+", " ", words).strip()
 
 
 @dataclass(frozen=True)

@@ -234,12 +234,7 @@ def rollup_figures():
         system=_choice_arg("system", COOPERATIVE_SYSTEMS, what="cooperative system"),
         year=_choice_arg("year", rollup.SCHOOL_YEARS, rollup.SchoolYear.parse, "school year"),
     )
-    figures = rollup.rollup(
-        chosen,
-        today,
-        RiskSettings.from_config(current_app.config),
-        current_app.config["ROLLUP_CACHE_SECONDS"],
-    )
+    figures = rollup.rollup(chosen, today, RiskSettings.from_config(current_app.config))
     source = {
         "filter": {
             "cohort_id": chosen.cohort_id,
@@ -249,7 +244,7 @@ def rollup_figures():
         },
         "computed_on": today,
         "libraries": figures.libraries,
-        "pilots": len(figures.pilots),
+        "pilots": figures.pilot_count,
         "cohorts": figures.cohorts,
         "timeline": [{"stage": stage, "pilots": n} for stage, n in figures.timeline],
         "risk": [{"status": level.label, "pilots": n} for level, n in figures.risk],

@@ -1,25 +1,29 @@
+import json
+
 from flask import current_app, render_template, request
 
 from ...access import LIST, require, valid_id
 from ...extensions import db
 from ...models import AuditEvent, Library
-from ...services import audit
+from ...services import audit, audit_words
 from ...tables import Column, csv_response
 from . import bp
 
-
-def _changes_text(event: AuditEvent) -> str:
-    return "; ".join(
-        f"{field}: {old} → {new}" for field, (old, new) in (event.changes or {}).items()
-    )
-
-
+# The page reads as sentences; the CSV keeps the machine-readable columns beside them.
 COLUMNS = [
-    Column("When (UTC)", lambda e: e.at.strftime("%Y-%m-%d %H:%M")),
-    Column("Who", lambda e: e.actor.name if e.actor else "system"),
-    Column("Action", lambda e: e.action),
-    Column("What", lambda e: f"{e.object_type} {e.object_id}: {e.object_label}"),
-    Column("Changes", _changes_text),
+    Column("When", lambda s: s.when),
+    Column("What happened", lambda s: s.text),
+]
+CSV_COLUMNS = [
+    *COLUMNS,
+    Column("At (UTC)", lambda s: s.event.at.strftime("%Y-%m-%dT%H:%M:%SZ")),
+    Column("Who", lambda s: s.event.actor.name if s.event.actor else ""),
+    Column("Person id", lambda s: s.event.actor_id),
+    Column("Action", lambda s: s.event.action),
+    Column("Record kind", lambda s: s.event.object_type),
+    Column("Record id", lambda s: s.event.object_id),
+    Column("Library id", lambda s: s.event.library_id),
+    Column("Changes (JSON)", lambda s: json.dumps(s.event.changes or {}, ensure_ascii=False)),
 ]
 
 
@@ -30,8 +34,11 @@ def index():
     library_id = valid_id(request.args.get("library", type=int))
     library = db.session.get(Library, library_id) if library_id else None
     query = audit.log_query(kind, library.id if library else None)
-    if request.args.get("format") == "csv":
-        return csv_response("audit-log", COLUMNS, query)  # streamed, every row
+    zone = current_app.config["TIME_ZONE"]
+    if request.args.get("format") == "csv":  # streamed, every row
+        return csv_response(
+            "audit-log", CSV_COLUMNS, audit_words.streamed(query, zone), streamed=True
+        )
     page = audit.log_page(
         query,
         current_app.config["PER_PAGE"] * 2,
@@ -41,8 +48,10 @@ def index():
     return render_template(
         "audit/index.html",
         page=page,
+        rows=audit_words.sentences(page.events, zone),
         columns=COLUMNS,
         kinds=audit.kinds(),
+        kind_words=audit_words.NOUNS,
         kind=kind,
         library=library,
     )

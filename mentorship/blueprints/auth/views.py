@@ -106,8 +106,15 @@ def set_password(token: str):
     return save_from_form(
         form,
         lambda: auth_service.set_password(user, form.password.data, actor=user),
-        "Your password is set. Sign in with it now.",
-        url_for("auth.login"),
+        "Your password is set and you are signed in.",
+        url_for("home.index"),
         lambda: render_template("auth/set_password.html", form=form, user=user),
-        after=lambda _: logout_user(),
+        after=lambda _: _sign_in_afresh(user),
     )
+
+
+def _sign_in_afresh(user) -> None:
+    # The link proved who they are: signed in at once, in a fresh session (any other
+    # session ended with the password change).
+    logout_user()
+    login_user(user)

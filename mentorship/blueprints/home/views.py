@@ -1,8 +1,8 @@
-from flask import render_template, url_for
+from flask import current_app, render_template, url_for
 from flask_login import current_user, login_required
 
 from ...models import ParticipationRole, Role
-from ...services import checkins, milestones, overview, partnerships
+from ...services import audit_words, checkins, milestones, overview, partnerships
 from ...services import pairing as pairing_service
 from ...services.audit import recent_activity
 from ...services.libraries import participations_of
@@ -61,7 +61,9 @@ def index():
         timelines=overview.library_timelines(library_id, today, participations),
         pilot_timelines={p.id: timelines[p.id] for p in own_pilots},
         mentee_timelines=[timelines[p.id] for p in mentees],
-        activity=recent_activity(library_id),
+        activity=audit_words.sentences(
+            recent_activity(library_id), current_app.config["TIME_ZONE"]
+        ),
         colleagues=sorted(
             (p for p in people[library_id] if p.id != current_user.id), key=lambda p: p.name
         ),

@@ -15,8 +15,9 @@ OUTBOX_COLUMNS = [
     Column("To", lambda m: m.recipient.email),
     Column("Subject", lambda m: m.subject),
     Column("Status", lambda m: m.status),
-    Column("Tries", lambda m: m.attempts, numeric=True),
-    Column("Last error", lambda m: m.last_error),
+    Column("Refusals", lambda m: m.attempts, numeric=True),
+    Column("Reason or last error", lambda m: m.last_error),
+    Column("X-Outbox-Key", lambda m: m.id, numeric=True),
 ]
 
 
@@ -73,6 +74,8 @@ def outbox_page():
         counts=outbox.status_counts(),
         status=status,
         last_decided=reminders.last_run("decide"),
+        mail_server=outbox.mail_server_state(),
+        retryable={s.value for s in outbox.RETRYABLE},
     )
 
 
@@ -80,7 +83,7 @@ def outbox_page():
 @require(EDIT, OutboxMessage)
 def retry(message_id: int):
     message = get_or_404(OutboxMessage, message_id, EDIT)
-    if message.status == OutboxStatus.FAILED:
+    if message.status in outbox.RETRYABLE:
         outbox.retry(message)
         db.session.commit()
         flash(f"“{message.subject}” will be sent again.", "success")

@@ -11,6 +11,7 @@ from flask_login import current_user
 from markupsafe import Markup
 
 from ...access import FIGURES, LIST, Rollup, get_or_404, require
+from ...caching import annual_report_key, cohorts_key, remembered, rollup_html_key
 from ...extensions import db
 from ...models import Library
 from ...services import rollup as service
@@ -25,7 +26,7 @@ from ...tables import (
     figure_columns,
     requested_page,
 )
-from ...templating import local_today
+from ...templating import figures_as_of, local_today
 from . import bp
 
 
@@ -164,27 +165,16 @@ def _filter_args() -> dict[str, str]:
     }
 
 
-def _cached(key: tuple, make):
-    """`make()`, kept for ROLLUP_CACHE_SECONDS in this process (0: always fresh)."""
-    seconds = current_app.config["ROLLUP_CACHE_SECONDS"]
-    return service.cache.get(key, seconds, make) if seconds > 0 else make()
-
-
 def _filter_and_cohorts():
     """The filter from the URL (unknown values dropped, with a message) and the cohorts."""
     today = local_today()
-    cohorts = _cached(("cohorts", today), service.active_cohorts)
+    cohorts = remembered(cohorts_key(today), list[service.CohortChoice], service.active_cohorts)
     chosen, problems = service.parse_filter(request.args, {c.id for c in cohorts}, today)
     return chosen, cohorts, problems, today
 
 
 def _figures(chosen: service.RollupFilter, today) -> service.RollupFigures:
-    return service.rollup(
-        chosen,
-        today,
-        RiskSettings.from_config(current_app.config),
-        current_app.config["ROLLUP_CACHE_SECONDS"],
-    )
+    return service.rollup(chosen, today, RiskSettings.from_config(current_app.config))
 
 
 def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
@@ -212,6 +202,11 @@ def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
         tables=_tables(figures, {c.name: c.id for c in cohorts}),
         charts=charts,
         county_map=county_map,
+        county_urls={
+            name: _rollup_url(**{**chosen.args(), "county": name})
+            for name in service.CALIFORNIA_COUNTIES
+        },
+        as_of=figures_as_of(),  # drawn with the figures, so cached with them
     )
 
 
@@ -219,9 +214,12 @@ def _render_figures(chosen: service.RollupFilter, cohorts, today) -> str:
 @require(LIST, Rollup)
 def index():
     chosen, cohorts, problems, today = _filter_and_cohorts()
-    # The figures' HTML is the same for everyone with this role and filter: draw it once.
-    figures_html = _cached(
-        ("html", chosen, today, current_user.role),
+    # Drawing the figures' tables, charts and map is most of a request's time (measured:
+    # about 3/4 of a warm request on the California data), and the same for everyone
+    # with this role and filter: the HTML is kept beside the figures, signed like them.
+    figures_html = remembered(
+        rollup_html_key(chosen, today, current_user.role),
+        str,
         lambda: _render_figures(chosen, cohorts, today),
     )
     return render_template(
@@ -395,8 +393,9 @@ def annual_report():
         return csv_response(f"annual-report-{year.key}", ANNUAL_COLUMNS, rows)
     number, per_page = requested_page(), current_app.config["PER_PAGE"]
     # The figures are summed for the rows shown only (a statewide year is thousands).
-    rows, total = _cached(
-        ("annual report", chosen, year, number, per_page, today),
+    rows, total = remembered(
+        annual_report_key(chosen, year, number, per_page, today),
+        tuple[list[service.AnnualReportRow], int],
         lambda: (
             service.annual_report(year, f=chosen, limit=per_page, offset=per_page * (number - 1)),
             service.annual_report_count(year, f=chosen),

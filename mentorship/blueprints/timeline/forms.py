@@ -17,7 +17,6 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
-    Regexp,
 )
 from wtforms.widgets import HiddenInput
 
@@ -84,7 +83,10 @@ class FactMilestoneForm(MilestoneForm):
 class DoneForm(VersionedForm):
     fields_to_store = ("done_on",)
 
-    done_on = DateField("Done on", validators=[Optional()])
+    # Asked, never assumed: a step marked done today may have been done weeks ago.
+    done_on = DateField(
+        "Done on", validators=[InputRequired(message="Say on which day it was done.")]
+    )
 
 
 class CommentForm(FlaskForm):
@@ -126,13 +128,12 @@ class StepForm(RecordForm):
         ],
         coerce=StepScope,
     )
-    toolkit_page = StringField(
+    # Choices: the toolkit's pages, by section (set by the view).
+    toolkit_page = SelectField(
         "Toolkit page",
-        validators=[
-            Length(max=120),
-            Regexp(r"^[a-z0-9-]*$", message="Use the page's short name, like commitment-letter."),
-        ],
-        description="The short name of the toolkit page that helps with this step.",
+        validate_choice=True,
+        description="The toolkit page that helps with this step (linked from each pilot's "
+        "milestone).",
     )
     completed_by = SelectField(
         "Done by itself when",

@@ -1,3 +1,5 @@
+from pathlib import Path
+
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 
@@ -14,7 +16,7 @@ from ...models import (
 )
 from ...models.library import COOPERATIVE_SYSTEMS
 from ...services import at_risk as at_risk_service
-from ...services import milestone_facts
+from ...services import milestone_facts, toolkit
 from ...services import milestones as service
 from ...services.risk import RiskLevel, RiskSettings
 from ...tables import Column, csv_response, paginate_list
@@ -210,9 +212,7 @@ def at_risk():
     if request.args.get("format") == "csv":
         rows = at_risk_service.every_row(chosen, today, settings)
         return csv_response("pilots-at-risk", RISK_COLUMNS, rows)
-    ranked = at_risk_service.ranked_pilots(
-        chosen, today, settings, current_app.config["ROLLUP_CACHE_SECONDS"]
-    )
+    ranked = at_risk_service.ranked_pilots(chosen, today, settings)
     page = paginate_list(
         at_risk_service.of_level(ranked, chosen.level), current_app.config["PER_PAGE"]
     )
@@ -252,6 +252,15 @@ def _step_form(step: TemplateStep | None = None) -> StepForm:
     form.completed_by_stage.choices = [("", "—")] + [
         (position, name) for position, name in sorted(milestone_facts.stage_names().items())
     ]
+    kit = toolkit.toolkit_from(Path(current_app.config["TOOLKIT_DIR"]), watch=current_app.debug)
+    pages = [("", "No toolkit page")] + [
+        (page.slug, f"{section}: {page.title}")
+        for section, pages in kit.sections()
+        for page in pages
+    ]
+    if step and step.toolkit_page and step.toolkit_page not in kit.pages:  # a page since gone
+        pages.append((step.toolkit_page, f"{step.toolkit_page} (no longer in the toolkit)"))
+    form.toolkit_page.choices = pages
     return form
 
 

@@ -6,7 +6,7 @@ minute per filter (`ROLLUP_CACHE_SECONDS`): state figures need not be live to th
 and the page then costs what a template costs.
 
 By concern: `years` (school years), `filters` (what is in view), `pilots` (pilot statuses),
-`figures` (grouped figures), `page` (the whole page, cached by `caching`), `drilldown`
+`figures` (grouped figures), `page` (the whole page, cached by `mentorship.caching`), `drilldown`
 (libraries and one library), `annual` (the annual report). This package names their
 public parts, so callers write `rollup.compute(...)`.
 
@@ -17,7 +17,6 @@ pilot libraries' figures and shows the others' (mentors', sustaining libraries')
 
 from ...models.library import CALIFORNIA_COUNTIES, COOPERATIVE_SYSTEMS
 from .annual import AnnualReportRow, AnnualTotals, annual_report, annual_report_count, annual_totals
-from .caching import cache
 from .drilldown import (
     LibraryFigures,
     PartnershipFigures,
@@ -70,7 +69,6 @@ __all__ = [
     "annual_report",
     "annual_report_count",
     "annual_totals",
-    "cache",
     "cards_per_quarter",
     "cohort_counts",
     "compute",

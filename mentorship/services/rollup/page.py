@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 
 import sqlalchemy as sa
 
+from ...caching import remembered, rollup_key
 from ...extensions import db
 from ..risk import RiskLevel, RiskSettings
-from .caching import cache
 from .figures import (
     CohortCount,
     CountyFigures,
@@ -29,26 +29,22 @@ from .pilots import TIMELINE_STAGES, PilotStatus, pilot_statuses
 
 @dataclass
 class RollupFigures:
+    """Grouped figures only, whatever the program's size: small to cache and to read back."""
+
     filter: RollupFilter
     today: date
     cohorts: list[CohortCount]
-    pilots: list[PilotStatus]
     stages: list[StageCount]
     coverage: dict[str, list[Coverage]]
     quarters: list[Quarter]
     counties: list[CountyFigures]
     libraries: int  # distinct libraries in the program (any role, any number of cohorts)
-    timeline: list[tuple[str, int]] = field(default_factory=list)
-    risk: list[tuple[RiskLevel, int]] = field(default_factory=list)
+    timeline: list[tuple[str, int]]  # pilots by time on the timeline
+    risk: list[tuple[RiskLevel, int]]  # pilots by status, most worrying first
 
-    def __post_init__(self):
-        stages = {label: 0 for _, label in TIMELINE_STAGES}
-        levels = dict.fromkeys(sorted(RiskLevel, reverse=True), 0)
-        for pilot in self.pilots:
-            stages[pilot.stage] += 1
-            levels[pilot.level] += 1
-        self.timeline = list(stages.items())
-        self.risk = list(levels.items())
+    @property
+    def pilot_count(self) -> int:
+        return sum(n for _, n in self.risk)
 
     @property
     def total(self) -> Coverage | None:
@@ -61,13 +57,25 @@ class RollupFigures:
         return self.coverage["existing"][0] if self.coverage["existing"] else None
 
 
+def _tally(pilots: list[PilotStatus]) -> tuple[list, list]:
+    """Pilots by time on the timeline, and by status."""
+    stages = {label: 0 for _, label in TIMELINE_STAGES}
+    levels = dict.fromkeys(sorted(RiskLevel, reverse=True), 0)
+    for pilot in pilots:
+        stages[pilot.stage] += 1
+        levels[pilot.level] += 1
+    return list(stages.items()), list(levels.items())
+
+
 def compute(f: RollupFilter, today: date, settings: RiskSettings) -> RollupFigures:
     coverage = coverage_by_dimension(f)
+    timeline, risk = _tally(pilot_statuses(f, today, settings))
     return RollupFigures(
         filter=f,
         today=today,
         cohorts=cohort_counts(f),
-        pilots=pilot_statuses(f, today, settings),
+        timeline=timeline,
+        risk=risk,
         stages=partnership_stages(f),
         coverage=coverage,
         quarters=cards_per_quarter(f),
@@ -78,9 +86,8 @@ def compute(f: RollupFilter, today: date, settings: RiskSettings) -> RollupFigur
     )
 
 
-def rollup(
-    f: RollupFilter, today: date, settings: RiskSettings, cache_seconds: float = 0
-) -> RollupFigures:
-    if cache_seconds <= 0:
-        return compute(f, today, settings)
-    return cache.get((f, today, settings), cache_seconds, lambda: compute(f, today, settings))
+def rollup(f: RollupFilter, today: date, settings: RiskSettings) -> RollupFigures:
+    """`compute`, kept for ROLLUP_CACHE_SECONDS per filter (see mentorship.caching)."""
+    return remembered(
+        rollup_key(f, today, settings), RollupFigures, lambda: compute(f, today, settings)
+    )
