@@ -9,7 +9,7 @@ PORT ?= 5000
 # Links in mail and calendar feeds point at the port the server listens on.
 BASE_URL ?= http://$(HOST):$(PORT)
 
-.PHONY: run test test-sqlite test-postgres lint format chromium clean
+.PHONY: run test test-sqlite test-postgres lint format chromium checkers clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -38,9 +38,22 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q chromium; }
 
+# The browser tests' other checkers, pinned in tests/browser/package.json: the Nu Html Checker
+# (vnu.jar, run on Debian's Java) and IBM's Equal Access engine (ace.js). Install scripts stay
+# off (vnu-jar's would fetch a Java of its own); nothing is downloaded while the tests run.
+CHECKERS := tests/browser/node_modules/.installed
+$(CHECKERS): tests/browser/package.json
+	@command -v java >/dev/null && command -v npm >/dev/null || { \
+	  if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	  $$SUDO apt-get update -q && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -q default-jre-headless npm; }
+	npm install --prefix tests/browser --no-package-lock --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+checkers: $(CHECKERS)
+
 # The two databases' runs go side by side (one per core); each keeps its own log.
 # The SQLite run lives a year ahead, so a test that depends on today's date fails now.
-test: $(VENV)/.installed-test chromium lint
+test: $(VENV)/.installed-test chromium $(CHECKERS) lint
 	@echo "== whole suite on SQLite and on PostgreSQL ($(TEST_DATABASE_URL)), side by side =="
 	@TEST_DATABASE_URL= TEST_CLOCK_SHIFT_DAYS=365 $(BIN)/pytest -q -p no:cacheprovider --durations=30 \
 	    > test-sqlite.log 2>&1 & sqlite=$$!; \
@@ -52,10 +65,10 @@ test: $(VENV)/.installed-test chromium lint
 	  done; \
 	  test $$sqlite = 0 && test $$postgres = 0
 
-test-sqlite: $(VENV)/.installed-test
+test-sqlite: $(VENV)/.installed-test $(CHECKERS)
 	TEST_DATABASE_URL= $(BIN)/pytest -q $(ARGS)
 
-test-postgres: $(VENV)/.installed-test
+test-postgres: $(VENV)/.installed-test $(CHECKERS)
 	TEST_DATABASE_URL=$(TEST_DATABASE_URL) $(BIN)/pytest -q $(ARGS)
 
 # The layers contract (pyproject's [tool.importlinter]) is checked with the style.
@@ -69,4 +82,4 @@ format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) instance .pytest_cache
+	rm -rf $(VENV) instance .pytest_cache tests/browser/node_modules

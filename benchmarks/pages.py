@@ -37,7 +37,7 @@ import sqlalchemy as sa
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent  # the virtualenv running this script
 ADMIN_URL = os.environ.get("ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-DATABASE = "mentorship_bench_national"
+DATABASE = os.environ.get("BENCH_DATABASE", "mentorship_bench_national")
 PASSWORD = "demo-password"
 TOKEN = re.compile(r'name="csrf_token"[^>]*value="([^"]+)"')
 
@@ -119,6 +119,11 @@ def ids() -> dict[str, object]:
         found["county"] = connection.scalar(
             sa.text("SELECT county FROM libraries GROUP BY county ORDER BY count(*) DESC LIMIT 1")
         )
+        last = connection.scalar(
+            sa.text("SELECT max(period_end) FROM outcome_reports WHERE grade = 3")
+        )
+        start = (last.year if last.month >= 7 else last.year - 1) if last else 2024
+        found["last_year"] = f"{start}-{(start + 1) % 100:02d}"
         found["counties"] = connection.scalars(
             sa.text("SELECT DISTINCT county FROM libraries ORDER BY county")
         ).all()
@@ -165,6 +170,15 @@ def pages(found: dict) -> dict[str, list[tuple[str, str]]]:
             ("CSV: annual report, a county", f"/rollup/annual-report?format=csv&{county}"),
             ("CSV: libraries, all", "/rollup/libraries?format=csv"),
             ("CSV: annual report, all", "/rollup/annual-report?format=csv&year=2025-26"),
+            ("legislative report", f"/legislative-report?year={found['last_year']}"),
+            (
+                "legislative report: a county",
+                f"/legislative-report?year={found['last_year']}&{county}",
+            ),
+            ("legislative report: print", f"/legislative-report?year={found['last_year']}&print=1"),
+            ("CSV: legislative report", f"/legislative-report.csv?year={found['last_year']}"),
+            ("coverage gap", "/coverage-gap"),
+            ("coverage gap: a county", f"/coverage-gap?{county}"),
             ("toolkit", "/toolkit/"),
             ("case studies", "/case-studies/"),
         ],

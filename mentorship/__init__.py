@@ -69,6 +69,7 @@ def register_blueprints(app: Flask) -> None:
     from .blueprints.help import bp as help_bp
     from .blueprints.home import bp as home_bp
     from .blueprints.imports import bp as imports_bp
+    from .blueprints.legislative import bp as legislative_bp
     from .blueprints.libraries import bp as libraries_bp
     from .blueprints.pairing import bp as pairing_bp
     from .blueprints.partnerships import bp as partnerships_bp
@@ -99,6 +100,7 @@ def register_blueprints(app: Flask) -> None:
         api_bp,
         api_tokens_bp,
         rollup_bp,
+        legislative_bp,
     ):
         app.register_blueprint(blueprint)
 

@@ -150,3 +150,18 @@ def cohorts_key(today) -> str:
 def annual_report_key(f, year, page, per_page, today) -> str:
     """One page of the statewide annual report, with the row count."""
     return _key("annual-report", f, year, page, per_page, today)
+
+
+def legislative_key(year_start, county) -> str:
+    """The legislative report (published, suppressed) for one school year and county."""
+    return _key("legislative", year_start, county)
+
+
+def coverage_gap_key() -> str:
+    """The coverage gap by county."""
+    return _key("coverage-gap")
+
+
+def coverage_gap_schools_key(county) -> str:
+    """The ids of the schools in the coverage gap, for one county or all."""
+    return _key("coverage-gap-schools", county)

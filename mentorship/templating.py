@@ -77,6 +77,7 @@ def plain(value) -> str:
 NAV = [
     ("home.index", "Home", None),
     ("rollup.index", "Statewide rollup", Rollup),
+    ("legislative.report", "Legislative report", Rollup),
     ("cohorts.index", "Cohorts", Cohort),
     ("libraries.index", "Libraries", Library),
     ("districts.index", "School districts", SchoolDistrict),

@@ -19,6 +19,7 @@ from mentorship.models import (
     Cohort,
     Governance,
     Library,
+    LibrarySource,
     Milestone,
     OutcomeReport,
     Pairing,
@@ -26,6 +27,7 @@ from mentorship.models import (
     Participation,
     ParticipationRole,
     Role,
+    School,
     SchoolDistrict,
     User,
 )
@@ -262,6 +264,42 @@ def milestone_of(pilot, step_key: str, partnership=None) -> Milestone:
             else Milestone.partnership_id.is_(None),
         )
     )
+
+
+def make_grade_report(partnership, school, start, end, grade=3, **counts) -> OutcomeReport:
+    """An outcome report row for one school and grade."""
+    return make_report(
+        partnership,
+        start,
+        end,
+        counts.pop("enrolled", 0),
+        counts.pop("physical", 0),
+        counts.pop("digital", 0),
+        counts.pop("using", None),
+        school_id=school.id,
+        grade=grade,
+        students_with_cards=counts.pop("with_cards", None),
+        **counts,
+    )
+
+
+def make_school(lea: SchoolDistrict, name: str | None = None, **values):
+    """A school of `lea` (K–6 in the LEA's county unless told), its local library if given."""
+    library = values.pop("local_library", None)
+    school = School(
+        lea_id=lea.id,
+        name=name or f"School {next(_numbers)}",
+        county=values.pop("county", lea.county),
+        low_grade=values.pop("low_grade", 0),
+        high_grade=values.pop("high_grade", 6),
+        local_library_id=library.id if library else None,
+        local_library_source=LibrarySource.STAFF if library else None,
+        **values,
+    )
+    db.session.add(school)
+    db.session.commit()
+    db.session.refresh(school)
+    return school
 
 
 # The demo program, seeded once per day it is dated from, then copied ---------------------

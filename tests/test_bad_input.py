@@ -39,7 +39,14 @@ ANONYMOUS = "signed out"
 # Reached from an email link or a button with nothing to type: covered elsewhere.
 NOT_FORMS = {"auth.logout"}
 # Answer 200 with a page that is not an error when the input is fine.
-OK_PAGES = {"imports.upload", "imports.confirm", "reminders.unsubscribe", "api_tokens.new"}
+OK_PAGES = {
+    "imports.upload",
+    "imports.confirm",
+    "reminders.unsubscribe",
+    "api_tokens.new",
+    "partnerships.ils_report",
+    "partnerships.confirm_ils_report",
+}
 # A page that says plainly why nothing happened (a second "publish": nothing left to publish).
 NOTICES = {"timeline.publish": "there is nothing to publish"}
 # Run last: they end or remove the things other forms work on.
@@ -242,6 +249,29 @@ def _import_confirm_form(app, client: Browserless) -> Form:
     return form
 
 
+def _ils_confirm_form(app, client: Browserless) -> Form:
+    """The ILS report's confirm form appears on the preview of a good file."""
+    from mentorship.models import Identifier, OutcomeReport, Partnership, School, User
+
+    with app.app_context():
+        pilot = db.session.scalar(sa.select(User).where(User.email == "pilot@demo.test"))
+        partnership_id, code = db.session.execute(
+            sa.select(Partnership.id, Identifier.value)
+            .join(School, School.lea_id == Partnership.district_id)
+            .join(Identifier, Identifier.school_id == School.id)
+            .where(Partnership.library_id == pilot.library_id)
+            .where(~sa.exists().where(OutcomeReport.partnership_id == Partnership.id))
+        ).first()
+    text = f"school_code,grade,period_start,period_end,students_enrolled\n{code},3,2025-07-01,2025-07-31,9\n"
+    url = f"/partnerships/{partnership_id}/ils-report"
+    page = client.submit(url, {"file": (io.BytesIO(text.encode()), "a.csv")})
+    form = next(
+        f for f in Forms(url, page.get_data(as_text=True)).forms if f.action.endswith("/confirm")
+    )
+    form.endpoint, form.persona = "partnerships.confirm_ils_report", "pilot@demo.test"
+    return form
+
+
 @pytest.fixture(scope="module")
 def world(tmp_path_factory, smtp_server):
     with fresh_database(tmp_path_factory.mktemp("bad-input")) as url:
@@ -263,6 +293,9 @@ def world(tmp_path_factory, smtp_server):
         clients[ANONYMOUS] = Browserless(app.test_client())
         _crawl(app, clients[ANONYMOUS], ANONYMOUS, forms, searches, set())
         forms["imports.confirm"] = _import_confirm_form(app, clients["staff@demo.test"])
+        forms["partnerships.confirm_ils_report"] = _ils_confirm_form(
+            app, clients["pilot@demo.test"]
+        )
         tokens = {persona: client.token() for persona, client in clients.items()}
         yield World(app, clients, forms, user_ids, tokens, searches)
         with app.app_context():

@@ -13,6 +13,8 @@ from flask import render_template_string
 from mentorship.models.library import CALIFORNIA_COUNTIES
 from mentorship.services.county_map import (
     CLASS_FILLS,
+    CLASS_PATTERNS,
+    PATTERN_INK,
     build_county_map,
     county_outlines,
 )
@@ -161,6 +163,29 @@ def render(app, county_map) -> str:
         )
 
 
+def contrast(a: str, b: str) -> float:
+    """WCAG 2.1's contrast ratio of two #rrggbb colours."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        r, g, b = (c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels)
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b
+
+    light, dark = sorted((luminance(a), luminance(b)), reverse=True)
+    return (light + 0.05) / (dark + 0.05)
+
+
+def test_each_class_reaches_3_to_1_against_white_or_carries_its_own_pattern():
+    # WCAG 1.4.11: a county shaded in a faint blue beside the white page must still be seen.
+    for fill, pattern in zip(CLASS_FILLS, CLASS_PATTERNS, strict=True):
+        assert contrast(fill, "#ffffff") >= 3 or pattern, fill
+        if pattern:
+            assert contrast(PATTERN_INK, "#ffffff") >= 3 and contrast(PATTERN_INK, fill) >= 3
+    assert contrast(CLASS_FILLS[0], "#ffffff") < 3  # the lightest does need its pattern
+    patterns = [p for p in CLASS_PATTERNS if p]
+    assert len(set(patterns)) == len(patterns) and "none" not in patterns
+
+
 def test_macro_draws_an_accessible_svg_that_parses_as_xml(app):
     county_map = build_county_map(
         {"Alameda": 0.42, "Napa": None, "Kern": 0.9},
@@ -183,13 +208,16 @@ def test_macro_draws_an_accessible_svg_that_parses_as_xml(app):
     assert len(paths) == 58
     by_title = {p.find("title").text: p for p in paths}
     alameda = by_title["Alameda County: 42.0% of enrolled students have a card"]
-    assert alameda.get("fill") == CLASS_FILLS[2]
+    # 42% is the third class: its blue under its own pattern (the lightest three carry one).
+    patterns = {p.get("id"): p for p in svg.iter("pattern")}
+    stripes = patterns[alameda.get("fill").removeprefix("url(#").removesuffix(")")]
+    assert stripes.find("rect").get("fill") == CLASS_FILLS[2]
     assert (
         by_title["Napa County: no figures yet"].get("fill")
         == f"url(#{svg.find('.//pattern').get('id')})"
     )
 
-    circle, square = svg.findall(".//circle"), svg.findall(".//rect[title]")
+    circle, square = svg.findall(".//circle[title]"), svg.findall(".//rect[title]")
     assert [c.find("title").text for c in circle] == [
         "Hayward Public Library: pilot library, Alameda County"
     ]

@@ -14,6 +14,7 @@ from mentorship.models import (
     CaseStudyComment,
     CheckIn,
     Cohort,
+    LeaKind,
     Library,
     Milestone,
     MilestoneComment,
@@ -24,11 +25,14 @@ from mentorship.models import (
     Partnership,
     PartnershipStage,
     PartnershipStageDate,
+    School,
     SchoolDistrict,
     User,
 )
 from mentorship.models.library import CALIFORNIA_COUNTIES, COOPERATIVE_SYSTEMS
+from mentorship.services.legislative import legislative_report
 from mentorship.services.risk import RiskLevel, assess_pilots
+from mentorship.services.rollup.years import SchoolYear
 from tests.conftest import Browserless, row_count
 
 TODAY = date(2026, 11, 25)
@@ -39,10 +43,13 @@ def _values(column) -> list:
 
 
 def _coverage_by_partnership() -> dict[int, tuple[int, int, bool]]:
-    """{partnership id: (cards to date, latest students enrolled, any explanation)}."""
+    """{partnership id: (cards to date, latest students enrolled, any explanation)} of the
+    whole-LEA reports (the grade-3 rows by school are counted within them)."""
     result = {}
     rows = db.session.execute(
-        sa.select(OutcomeReport).order_by(OutcomeReport.period_end, OutcomeReport.id)
+        sa.select(OutcomeReport)
+        .where(OutcomeReport.school_id.is_(None))
+        .order_by(OutcomeReport.period_end, OutcomeReport.id)
     ).scalars()
     for report in rows:
         cards, _, explained = result.get(report.partnership_id, (0, 0, False))
@@ -62,7 +69,20 @@ def test_california_scale_is_a_statewide_program_and_loads_once(ctx):
     assert row_count(Library) == 183
     assert set(_values(Library.county)) == set(CALIFORNIA_COUNTIES)
     assert set(_values(Library.cooperative_system)) == set(COOPERATIVE_SYSTEMS)
-    assert row_count(SchoolDistrict) == 1_000
+    leas = dict(
+        db.session.execute(
+            sa.select(SchoolDistrict.kind, sa.func.count()).group_by(SchoolDistrict.kind)
+        ).all()
+    )
+    schools = row_count(School)
+    assert schools >= 10_000  # about California's number of public schools
+    # 1,000 districts, a county office in every county, one charter LEA per 20 schools
+    assert leas == {
+        LeaKind.DISTRICT: 1_000,
+        LeaKind.COUNTY_OFFICE: 58,
+        LeaKind.CHARTER: leas[LeaKind.CHARTER],
+    }
+    assert 450 <= leas[LeaKind.CHARTER] <= 500
     cohorts = {c.name: c for c in db.session.scalars(sa.select(Cohort))}
     assert set(cohorts) == {demo.YEAR1_NAME, demo.YEAR2_NAME, demo_scale.YEAR3_NAME}
     # The demo's 58 real libraries come first (ids go on counting between tests).
@@ -150,13 +170,22 @@ def test_national_scale_at_one_hundredth_keeps_its_proportions(ctx):
     db.session.commit()
     tables = (Library, SchoolDistrict, Milestone, CheckIn, MilestoneComment, CaseStudyComment)
     before = {model: row_count(model) for model in tables}
+    before_schools = row_count(School)
 
     sizes = demo_scale.national_sizes(TODAY, 0.01)
     result = demo_scale.seed(demo_scale.NATIONAL, TODAY, sizes)
     db.session.commit()
 
     added = {model: row_count(model) - before[model] for model in tables}
-    assert (added[Library], added[SchoolDistrict]) == (100, 130)
+    districts = sa.select(sa.func.count()).where(SchoolDistrict.kind == LeaKind.DISTRICT)
+    # 130 districts, a county office in each of the 58 counties, 50 charter schools as LEAs
+    assert (added[Library], added[SchoolDistrict]) == (100, 130 + 58 + 50)
+    assert db.session.scalar(districts) == before[SchoolDistrict] + 130
+    # 1,000 schools (a district without students on record has none), grade-3 rows
+    assert 1_000 <= row_count(School) - before_schools <= 1_000 + 130
+    assert db.session.scalar(sa.select(sa.func.count()).where(OutcomeReport.grade == 3)) > 0
+    report = legislative_report(SchoolYear.last_ended(TODAY))
+    assert report.libraries and report.total.cells["with_access"].value > 0
     assert (added[Milestone], added[CheckIn]) == (1_000, 5_000)
     assert added[MilestoneComment] + added[CaseStudyComment] == 500
     assert added[MilestoneComment] == 450

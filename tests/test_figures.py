@@ -214,7 +214,9 @@ def test_percentages_are_written_one_way():
 
 
 def _by_hand() -> dict[int, tuple[int, int]]:
-    """{library id: (cards to date, students enrolled)} from the raw reports, in Python."""
+    """{library id: (cards to date, students enrolled)} from the raw reports, in Python.
+    A period's rows by school and grade add up to one report, and count only in a school
+    year in which the partnership has no whole-LEA report."""
     latest: dict[int, tuple[date, date, int]] = {}
     cards: dict[int, int] = {}
     rows = db.session.execute(
@@ -224,9 +226,22 @@ def _by_hand() -> dict[int, tuple[int, int]]:
             OutcomeReport.period_end,
             OutcomeReport.students_enrolled,
             OutcomeReport.physical_cards + OutcomeReport.digital_cards,
+            OutcomeReport.school_id,
         )
-    )
-    for pid, start, end, enrolled, n in rows:
+    ).all()
+
+    def year_of(day: date) -> int:
+        return day.year + (1 if day.month >= 7 else 0)
+
+    whole_years = {(pid, year_of(end)) for pid, _, end, _, _, school in rows if school is None}
+    periods: dict[tuple[int, date, date], list[int]] = {}
+    for pid, start, end, enrolled, n, school in rows:
+        if school is not None and (pid, year_of(end)) in whole_years:
+            continue
+        period = periods.setdefault((pid, start, end), [0, 0])
+        period[0] += enrolled
+        period[1] += n
+    for (pid, start, end), (enrolled, n) in periods.items():
         cards[pid] = cards.get(pid, 0) + n
         if pid not in latest or (end, start) > latest[pid][:2]:
             latest[pid] = (end, start, enrolled)

@@ -19,7 +19,9 @@ from ..models import (
     CheckInMode,
     Cohort,
     Enrolment,
+    IdentifierSystem,
     Library,
+    LibrarySource,
     Milestone,
     MilestoneStatus,
     Pairing,
@@ -29,6 +31,7 @@ from ..models import (
     Partnership,
     PartnershipStage,
     Role,
+    School,
     SchoolDistrict,
     SignerRole,
     User,
@@ -43,6 +46,7 @@ from ..services import (
     records,
 )
 from ..services.auth import hash_password
+from ..services.identifiers import set_identifier
 from ..services.months import planned_due_on
 from . import data
 
@@ -274,6 +278,46 @@ def _partnerships(today: date) -> None:
     _letters(today)
 
 
+# Two elementary schools and a middle school per district (made up, with CDS codes in the
+# district's own county-district code): the ILS report and the coverage gap have schools.
+DEMO_SCHOOLS = (("Elementary", 0, 5), ("Primary", -1, 3), ("Middle", 6, 8))
+
+
+def _schools() -> None:
+    """Schools for every district with a state code (once); the elementary schools name
+    their partner library, if any, as their local public library."""
+    if db.session.scalar(sa.select(School.id).limit(1)):
+        return
+    library_of = dict(
+        db.session.execute(
+            sa.select(Partnership.district_id, Partnership.library_id).order_by(Partnership.id)
+        ).all()
+    )
+    for district in db.session.scalars(sa.select(SchoolDistrict).order_by(SchoolDistrict.id)):
+        code = "".join(ch for ch in district.state_code or "" if ch.isdigit())
+        if len(code) != 7:
+            continue
+        set_identifier(district, IdentifierSystem.CDS, code)
+        town = district.name.split()[0]
+        for number, (kind, low, high) in enumerate(DEMO_SCHOOLS, start=1):
+            library_id = library_of.get(district.id) if high <= 5 else None
+            school = School(
+                lea_id=district.id,
+                name=f"{town} {kind}",
+                county=district.county,
+                city=town,
+                low_grade=low,
+                high_grade=high,
+                local_library_id=library_id,
+                local_library_source=LibrarySource.STAFF if library_id else None,
+                third_graders=60 + 7 * number if low <= 3 <= high else None,
+                third_graders_school_year="2025-26" if low <= 3 <= high else "",
+            )
+            db.session.add(school)
+            db.session.flush()
+            set_identifier(school, IdentifierSystem.CDS, f"{code}{6000000 + number:07d}")
+
+
 def _figures(partnership: Partnership, first_cards: date, today: date) -> None:
     """A report per school year since the first cards: most students in year one."""
     enrolled = partnership.district.students_enrolled or 0
@@ -468,6 +512,7 @@ def seed_demo(today: date | None = None) -> dict[str, int]:
     db.session.expire(year1, ["participations"])
     _pair_year1(year1, pilots[0]["name"], mentor["name"])
     _partnerships(today)
+    _schools()
     _timelines(today)
     _check_ins(today)
     _case_studies()

@@ -43,6 +43,7 @@ from ..models import (
     Cohort,
     Library,
     PartnershipStage,
+    School,
     SchoolDistrict,
     StepScope,
     User,
@@ -58,6 +59,9 @@ from . import scale_data as data
 
 CALIFORNIA, NATIONAL = "california", "national"
 CALIFORNIA_LIBRARIES, CALIFORNIA_DISTRICTS = 183, 1_000
+CALIFORNIA_SCHOOLS = 10_000  # about as many public schools as California has
+# Grade spans of generated schools: (low, high) and weight (TK is -1, K is 0).
+GRADE_SPANS = (((0, 5), 45), ((-1, 5), 15), ((6, 8), 15), ((9, 12), 15), ((0, 8), 10))
 YEAR3_NAME = "Year 3 — California"  # begins next school year
 NATIONAL_ROUND = "National round {} (synthetic)"
 SEED = 2026
@@ -89,6 +93,7 @@ class Sizes:
     check_ins: int | None = None
     comments: int | None = None
     numbered_names: bool = False
+    schools: int = 0  # synthetic schools (with county offices and charters as their LEAs)
     cover_counties: bool = False  # a library and a district in every county first
     cadences: tuple[tuple[str, int], ...] = (
         ("monthly", 70), ("every two weeks", 20), ("every two months", 10)
@@ -108,6 +113,7 @@ def california_sizes(today: date) -> Sizes:
             CohortPlan(YEAR3_NAME, year3, date(year3.year + 2, 8, 31), 50, 17),
         ),
         idle_share=0.1,
+        schools=max(CALIFORNIA_SCHOOLS - _count(School), 0),
         cover_counties=True,
     )
 
@@ -134,6 +140,7 @@ def national_sizes(today: date, fraction: float = 1.0) -> Sizes:
         check_ins=round(500_000 * fraction),
         comments=round(50_000 * fraction),
         numbered_names=True,
+        schools=round(100_000 * fraction),
         cadences=(("weekly", 35), ("every two weeks", 40), ("monthly", 25)),
     )
 
@@ -324,6 +331,7 @@ class _Generator:
         self.people()
         self.participations()
         self.partnerships()
+        self.schools()
         self.pairings()
         self.check_ins()
         self.comments()
@@ -568,6 +576,152 @@ class _Generator:
             "letter_signers",
         ):
             self.bulk.insert(self.t[name], self.rows.pop(name, []))
+
+    def schools(self) -> None:
+        """Schools for the districts (in proportion to their students), a county office of
+        education with two schools in each county, and directly funded charter schools as
+        their own LEAs (one school in twenty); each school's local library (its district's
+        partner library, else one of its county's, else none yet: the coverage gap); some
+        partnerships choose half of their district's schools; grade-3 rows for the last two
+        school years of every partnership with figures; summer readers and resource use."""
+        total = self.sizes.schools
+        if not total:
+            return
+        t = self.t
+        number = {county: n for n, county in enumerate(CALIFORNIA_COUNTIES, start=1)}
+        districts = db.session.execute(
+            sa.select(SchoolDistrict.id, SchoolDistrict.county, SchoolDistrict.students_enrolled)
+        ).all()
+        libraries_in: dict[str, list[int]] = defaultdict(list)
+        for library_id, county in db.session.execute(sa.select(Library.id, Library.county)):
+            libraries_in[county].append(library_id)
+        partners: dict[int, list[tuple[int, int]]] = defaultdict(list)
+        for pid, library_id, district_id in db.session.execute(
+            sa.text("SELECT id, library_id, district_id FROM partnerships WHERE active ORDER BY id")
+        ):
+            partners[district_id].append((pid, library_id))
+        first_report = dict(
+            db.session.execute(
+                sa.text(
+                    "SELECT partnership_id, min(period_end) FROM outcome_reports "
+                    "WHERE school_id IS NULL GROUP BY partnership_id"
+                )
+            ).all()
+        )
+        leas, schools, ids = [], [], []
+        lea_county = {d.id: d.county for d in districts}
+        # County offices, then charters: new LEAs.
+        offices = [c for c in CALIFORNIA_COUNTIES]
+        charters = total // 20
+        plain = max(total - charters - 2 * len(offices), 0)
+        for county in offices:
+            lea_id = self.bulk.id(t["school_districts"])
+            leas.append({"id": lea_id, "name": f"{county} County Office of Education {lea_id:05d} (synthetic)",
+                         "county": county, "kind": "county office of education",
+                         "students_enrolled": None, "enrolment_school_year": ""})  # fmt: skip
+            lea_county[lea_id] = county
+            schools += [(lea_id, (3, 12)), (lea_id, (-1, 8))]
+        for county in self.counties(charters, set(), 0.7):
+            lea_id = self.bulk.id(t["school_districts"])
+            leas.append({"id": lea_id, "name": f"{self.rng.choice(self.places)} Charter {lea_id:05d} (synthetic)",
+                         "county": county, "kind": "charter school",
+                         "students_enrolled": None, "enrolment_school_year": ""})  # fmt: skip
+            lea_county[lea_id] = county
+            schools.append((lea_id, (0, 8)))
+        weights = [max(d.students_enrolled or 500, 100) for d in districts]
+        for district, count in zip(districts, _split(plain, weights), strict=True):
+            for _ in range(max(count, 1) if district.students_enrolled else count):
+                schools.append((district.id, self.weighted(GRADE_SPANS)))
+        self.bulk.insert(t["school_districts"], leas)
+        charter_ids = {lea["id"] for lea in leas if lea["kind"] == "charter school"}
+
+        rows, covered_by = [], defaultdict(list)  # partnership -> its schools with grade 3
+        for lea_id, (low, high) in schools:
+            county = lea_county[lea_id]
+            school_id = self.bulk.id(t["schools"])
+            partner = partners.get(lea_id)
+            local = None
+            if partner and self.rng.random() < 0.85:
+                local = partner[0][1]
+            elif libraries_in.get(county) and self.rng.random() < 0.7:
+                local = self.rng.choice(libraries_in[county])
+            third = low <= 3 <= high
+            rows.append({
+                "id": school_id, "lea_id": lea_id, "county": county, "city": "",
+                "name": f"{self.rng.choice(self.places)} {_school_word(low, high)} {school_id:06d} (synthetic)",
+                "low_grade": low, "high_grade": high, "charter": lea_id in charter_ids,
+                "local_library_id": local, "local_library_source": "import" if local else None,
+                "third_graders": self.rng.randint(3, 140) if third else None,
+                "third_graders_school_year": "2025-26" if third else "", "synthetic": True,
+            })  # fmt: skip
+            ids.append({"id": self.bulk.id(t["identifiers"]), "system": "CDS",
+                        "value": f"{number[county]:02d}9{school_id:011d}", "school_id": school_id})  # fmt: skip
+            if third:
+                for pid, _ in partner or ():
+                    covered_by[pid].append(rows[-1])
+        self.bulk.insert(t["schools"], rows)
+        self.bulk.insert(t["identifiers"], ids)
+
+        chosen_rows, library_of = [], {}
+        for plist in partners.values():
+            for pid, library_id in plist:
+                library_of[pid] = library_id
+        for pid, its in covered_by.items():
+            if len(its) >= 4 and self.rng.random() < 0.2:  # chose half of its schools
+                its[:] = its[: len(its) // 2]
+                for school in its:
+                    chosen_rows.append({"id": self.bulk.id(t["partnership_schools"]),
+                                        "partnership_id": pid, "school_id": school["id"]})  # fmt: skip
+        self.bulk.insert(t["partnership_schools"], chosen_rows)
+
+        last = demo.round_started(self.today).year - 1  # the last school year that has ended
+        reports, reporting = [], set()
+        for pid, its in covered_by.items():
+            first = first_report.get(pid)
+            if first is None:
+                continue
+            first = date.fromisoformat(first) if isinstance(first, str) else first
+            for start_year in (last - 1, last):
+                begin, end = date(start_year, 7, 1), date(start_year + 1, 6, 30)
+                if first > end or end > self.today:
+                    continue
+                reporting.add(library_of[pid])
+                for school in its:
+                    enrolled = school["third_graders"]
+                    held = round(enrolled * self.rng.uniform(0.3, 0.95))
+                    new = held if start_year == last - 1 else round(held * self.rng.uniform(0, 0.3))
+                    report_id = self.bulk.id(t["outcome_reports"])
+                    reports.append({
+                        "id": report_id, "partnership_id": pid, "school_id": school["id"],
+                        "grade": 3, "period_start": begin, "period_end": end,
+                        "students_enrolled": enrolled, "enrolled_on": date(start_year, 10, 1),
+                        "physical_cards": 0, "digital_cards": new, "students_with_cards": held,
+                        "students_using_cards": round(held * self.rng.uniform(0.2, 0.8)),
+                        "explanation": "", "created_at": _at(min(end + timedelta(days=20), self.today)),
+                    })  # fmt: skip
+                    self.record(
+                        None, "create", "OutcomeReport", report_id,
+                        f"Figures {begin:%b %-d, %Y}–{end:%b %-d, %Y}, grade 3", library_of[pid],
+                        {"students_with_cards": [None, held]}, reports[-1]["created_at"],
+                    )  # fmt: skip
+        self.bulk.insert(t["outcome_reports"], reports)
+
+        summer, use = [], []
+        for library_id in sorted(reporting):
+            for start_year in (last - 1, last):
+                summer.append({"id": self.bulk.id(t["summer_readers"]), "library_id": library_id,
+                               "school_year": start_year, "grade": None,
+                               "new_readers": self.rng.choice((self.rng.randint(1, 10), self.rng.randint(11, 900)))})  # fmt: skip
+                for kind in (
+                    "e-resource sessions",
+                    "checkouts",
+                    "tutoring or homework-help sessions",
+                ):
+                    use.append({"id": self.bulk.id(t["resource_use"]), "library_id": library_id,
+                                "school_year": start_year, "kind": kind,
+                                "uses": self.rng.randint(50, 20_000)})  # fmt: skip
+        self.bulk.insert(t["summer_readers"], summer)
+        self.bulk.insert(t["resource_use"], use)
 
     def districts_per_pilot(self) -> list[int]:
         if self.district_total is None:
@@ -1046,6 +1200,10 @@ class _Generator:
                 )  # fmt: skip
         self.bulk.insert(table, rows)
         self.bulk.insert(comment_table, comment_rows)
+
+
+def _school_word(low: int, high: int) -> str:
+    return "High" if low >= 9 else "Middle" if low >= 6 else "Elementary"
 
 
 def _split(total: int, weights: list[float]) -> list[int]:

@@ -5,7 +5,7 @@ from .audit import AuditEvent
 from .case_study import CaseStudy, CaseStudyComment, CaseStudyStatus, DistrictSize
 from .checkin import ActionItem, CheckIn, CheckInMode
 from .cohort import OUTER_BOUND_MONTHS, TARGET_MONTHS, Cohort, Participation, ParticipationRole
-from .library import Governance, Library, SchoolDistrict
+from .library import Governance, LeaKind, Library, SchoolDistrict
 from .milestone import (
     CLOSED_STATUSES,
     Milestone,
@@ -30,6 +30,19 @@ from .partnership import (
     PartnershipStage,
     PartnershipStageDate,
     SignerRole,
+)
+from .school import (
+    GRADES,
+    THIRD_GRADE,
+    Identifier,
+    IdentifierSystem,
+    LibrarySource,
+    PartnershipSchool,
+    ResourceKind,
+    ResourceUse,
+    School,
+    SummerReaders,
+    grade_label,
 )
 from .user import LIBRARY_ROLES, Role, User
 
@@ -82,4 +95,16 @@ __all__ = [
     "Role",
     "SchoolDistrict",
     "User",
+    "GRADES",
+    "THIRD_GRADE",
+    "Identifier",
+    "IdentifierSystem",
+    "LeaKind",
+    "LibrarySource",
+    "PartnershipSchool",
+    "ResourceKind",
+    "ResourceUse",
+    "School",
+    "SummerReaders",
+    "grade_label",
 ]

@@ -87,13 +87,23 @@ class Library(db.Model):
         return f"<Library {self.id} {self.name!r}>"
 
 
+class LeaKind(enum.StrEnum):
+    """The three kinds of local educational agency of Ed Code §19340."""
+
+    DISTRICT = "school district"
+    COUNTY_OFFICE = "county office of education"
+    CHARTER = "charter school"
+
+
 class SchoolDistrict(db.Model):
-    """A K-12 district. Only counts about students are stored, never a student."""
+    """A local educational agency (LEA): a school district, a county office of education
+    or a charter school. Only counts about students are stored, never a student."""
 
     __tablename__ = "school_districts"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200))
+    kind: Mapped[LeaKind] = mapped_column(enum_type(LeaKind, "lea_kind"), default=LeaKind.DISTRICT)
     county: Mapped[str] = mapped_column(sa.String(60), index=True)
     # California CDS county-district code or NCES LEA id.
     state_code: Mapped[str | None] = mapped_column(sa.String(20), unique=True)

@@ -12,6 +12,7 @@ from ..extensions import db
 from .base import UTCDateTime, enum_type, utcnow
 from .cohort import Participation
 from .library import Library, SchoolDistrict
+from .school import ALL_GRADES, School, grade_label
 
 
 class PartnershipStage(db.Model):
@@ -77,6 +78,10 @@ class Partnership(db.Model):
     )
     outcome_reports: Mapped[list[OutcomeReport]] = relationship(
         back_populates="partnership", order_by="OutcomeReport.period_end"
+    )
+    # The schools chosen; none chosen: every school of the LEA.
+    schools: Mapped[list[School]] = relationship(
+        secondary="partnership_schools", order_by="School.name", viewonly=True
     )
 
     __table_args__ = (
@@ -287,9 +292,15 @@ class OutcomeReport(db.Model):
     partnership_id: Mapped[int] = mapped_column(sa.ForeignKey("partnerships.id"))
     period_start: Mapped[date]
     period_end: Mapped[date]
+    # Whole LEA (both empty), or one school and one grade (-1 TK, 0 K, 1–12).
+    school_id: Mapped[int | None] = mapped_column(sa.ForeignKey("schools.id"), index=True)
+    grade: Mapped[int | None] = mapped_column(sa.SmallInteger)
     students_enrolled: Mapped[int]
+    enrolled_on: Mapped[date | None]  # the census date of the enrolment figure
     physical_cards: Mapped[int] = mapped_column(default=0)
     digital_cards: Mapped[int] = mapped_column(default=0)
+    # Students holding a card at the end of the period (however they got it).
+    students_with_cards: Mapped[int | None]
     students_using_cards: Mapped[int | None]
     # Needed when the cards to date exceed the students enrolled.
     explanation: Mapped[str] = mapped_column(sa.Text, default="")
@@ -299,13 +310,28 @@ class OutcomeReport(db.Model):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     partnership: Mapped[Partnership] = relationship(back_populates="outcome_reports")
+    school: Mapped[School | None] = relationship()
 
     __table_args__ = (
-        # Also the index for a partnership's reports (its leading column).
-        sa.UniqueConstraint(
-            "partnership_id", "period_start", "period_end", name="uq_outcome_reports_period"
+        # Also the index for a partnership's reports (its leading column). NULL school and
+        # grade (the whole LEA) must clash too, hence the expressions.
+        sa.Index(
+            "uq_outcome_reports_period",
+            "partnership_id",
+            "period_start",
+            "period_end",
+            sa.text("coalesce(school_id, 0)"),
+            sa.text(f"coalesce(grade, {ALL_GRADES})"),
+            unique=True,
         ),
         sa.CheckConstraint("period_end >= period_start", name="period"),
+        sa.CheckConstraint(
+            "(school_id IS NULL) = (grade IS NULL) AND (grade IS NULL OR grade BETWEEN -1 AND 12)",
+            name="school_grade",
+        ),
+        sa.CheckConstraint(
+            "students_with_cards IS NULL OR students_with_cards >= 0", name="with_cards"
+        ),
         sa.CheckConstraint(
             "students_enrolled >= 0 AND physical_cards >= 0 AND digital_cards >= 0 "
             "AND (students_using_cards IS NULL OR students_using_cards >= 0)",
@@ -319,7 +345,10 @@ class OutcomeReport(db.Model):
 
     @property
     def name(self) -> str:
-        return f"Figures {self.period_start:%b %-d, %Y}–{self.period_end:%b %-d, %Y}"
+        period = f"Figures {self.period_start:%b %-d, %Y}–{self.period_end:%b %-d, %Y}"
+        if self.school_id is None:
+            return period
+        return f"{period}, {self.school.name}, grade {grade_label(self.grade)}"
 
     @property
     def library_id(self) -> int:

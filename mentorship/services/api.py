@@ -56,9 +56,12 @@ class OutcomeFilters:
 
 
 def outcome_reports_query(filters: OutcomeFilters) -> sa.Select:
-    """Outcome reports, oldest id first, narrowed by the filters given."""
+    """Whole-LEA outcome reports, oldest id first, narrowed by the filters given. Rows by
+    school and grade are not listed: their small counts are published only suppressed
+    (the legislative report)."""
     query = (
         sa.select(OutcomeReport)
+        .where(OutcomeReport.school_id.is_(None))
         .options(
             joinedload(OutcomeReport.partnership).load_only(
                 Partnership.library_id, Partnership.district_id

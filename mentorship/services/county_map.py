@@ -25,6 +25,11 @@ DATA_FILE = Path(__file__).resolve().parent.parent / "data" / "california_counti
 # It stops at #2171b5 so the near-black borders keep 3:1 (WCAG 1.4.11) on every class.
 CLASS_FILLS = ("#eff3ff", "#bdd7e7", "#6baed6", "#4292c6", "#2171b5")
 CLASS_LABELS = ("0–19%", "20–39%", "40–59%", "60–79%", "80% or more")
+# The three lightest fills stay under 3:1 against white (WCAG 1.4.11), and no blue ramp
+# can lift them there while the darkest keeps 3:1 against the borders: those classes carry
+# a near-black pattern as well, each its own, so no class is told by a faint colour alone.
+CLASS_PATTERNS = ("sparse-dots", "dots", "stripes", None, None)
+PATTERN_INK = "#1b1f24"
 NO_FIGURES_LABEL = "no figures yet"
 # Near-black borders and marker outlines: 16.6:1 against white, 3.2:1 against the
 # darkest class. Markers also get white (a halo or a fill), so each has an edge of 3:1
@@ -44,12 +49,14 @@ class CountyShape:
     fill: str | None  # None: no figures, drawn hatched so it differs from "0–19%"
     coverage_class: int | None  # index into the legend, None for no figures
     label: str
+    pattern: str | None = None  # drawn over the fill (CLASS_PATTERNS)
 
 
 @dataclass(frozen=True)
 class LegendEntry:
     label: str
     fill: str | None  # None: the hatched "no figures" swatch
+    pattern: str | None = None
 
 
 @dataclass(frozen=True)
@@ -87,10 +94,13 @@ def coverage_class(ratio: float | None) -> int | None:
     return min(int(max(percent_value(ratio), 0.0)) // 20, len(CLASS_FILLS) - 1)
 
 
-def county_label(county: str, ratio: float | None) -> str:
+COVERAGE_WORDS = "of enrolled students have a card"
+
+
+def county_label(county: str, ratio: float | None, words: str = COVERAGE_WORDS) -> str:
     if ratio is None:
         return f"{county} County: {NO_FIGURES_LABEL}"
-    return f"{county} County: {percent(ratio)} of enrolled students have a card"
+    return f"{county} County: {percent(ratio)} {words}"
 
 
 def _county(name: str) -> str:
@@ -116,6 +126,7 @@ def build_county_map(
     coverage: dict[str, float | None],
     libraries: Iterable[tuple[str, str, str]],
     marker_title: str = "{name}: {role} library, {county} County",
+    words: str = COVERAGE_WORDS,
 ) -> CountyMap:
     """Shade each county by its coverage ratio (cards / students enrolled; None or
     missing: no figures) and mark each (county, role, library name) near the county's
@@ -134,7 +145,8 @@ def build_county_map(
                 path=county["path"],
                 fill=None if klass is None else CLASS_FILLS[klass],
                 coverage_class=klass,
-                label=county_label(county["name"], ratio),
+                label=county_label(county["name"], ratio, words),
+                pattern=None if klass is None else CLASS_PATTERNS[klass],
             )
         )
 
@@ -164,13 +176,19 @@ def build_county_map(
             )
 
     legend = tuple(
-        LegendEntry(label, fill) for label, fill in zip(CLASS_LABELS, CLASS_FILLS, strict=True)
+        LegendEntry(label, fill, pattern)
+        for label, fill, pattern in zip(CLASS_LABELS, CLASS_FILLS, CLASS_PATTERNS, strict=True)
     )
     pilots = sum(m.role == "pilot" for m in markers)
     with_figures = sum(s.fill is not None for s in shapes)
+    share = (
+        "a larger share of enrolled students with a library card"
+        if words == COVERAGE_WORDS
+        else f"a larger share ({words})"
+    )
     summary = (
         f"{with_figures} of {len(CALIFORNIA_COUNTIES)} counties have figures; darker blue "
-        f"means a larger share of enrolled students with a library card. "
+        f"means {share}. "
         f"{pilots} pilot {'library is' if pilots == 1 else 'libraries are'} marked with circles, "
         f"{len(markers) - pilots} mentor {'library' if len(markers) - pilots == 1 else 'libraries'} with squares."
     )

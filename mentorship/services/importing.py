@@ -68,6 +68,8 @@ class ImportKind:
     required: tuple[str, ...]
     example: tuple[str, ...]  # one row for the template file, in column order
     notes: dict[str, str] = field(default_factory=dict)  # column -> what it accepts
+    # A public directory's own export: its other columns are read past, not refused.
+    others_ignored: bool = False
 
     @property
     def optional(self) -> tuple[str, ...]:
@@ -115,6 +117,43 @@ KINDS: dict[str, ImportKind] = {
             },
         ),
         ImportKind(
+            name="cde-schools",
+            label="Schools and LEAs (CDE public school directory)",
+            columns=(
+                "cdscode", "ncesdist", "ncesschool", "statustype", "county", "district",
+                "school", "city", "charter", "fundingtype", "doc", "gsserved", "gsoffered",
+            ),
+            required=("cdscode", "statustype", "county", "district", "school"),
+            example=(
+                "27661420000000", "0634620", "", "Active", "Monterey",
+                "Salinas City Elementary", "", "Salinas", "", "", "52", "", "",
+            ),
+            notes={
+                "cdscode": "14 digits; ending 0000000 for the LEA's own row",
+                "statustype": "only Active rows are imported",
+                "doc": "00 marks a county office of education",
+                "fundingtype": "a directly funded charter school is its own LEA",
+                "gsserved": "the grade span, like K-6 or TK-5 (else GSoffered)",
+            },
+            others_ignored=True,
+        ),
+        ImportKind(
+            name="pls-libraries",
+            label="Libraries (Public Libraries Survey, administrative entities)",
+            columns=("stabr", "fscskey", "libid", "libname", "city", "cnty", "c_legbas", "popu_lsa"),
+            required=("stabr", "fscskey", "libname", "cnty", "c_legbas"),
+            example=(
+                "CA", "CA0096", "M0094", "SALINAS PUBLIC LIBRARY", "SALINAS", "MONTEREY", "CI",
+                "163542",
+            ),
+            notes={
+                "stabr": "only California (CA) rows are imported",
+                "fscskey": "matches a stored library by its FSCSKEY, else by name",
+                "c_legbas": "CI city, CO/CC county, LD library district, MJ joint powers",
+            },
+            others_ignored=True,
+        ),
+        ImportKind(
             name="people",
             label="People",
             columns=("email", "name", "role", "library"),
@@ -147,6 +186,7 @@ class ImportPlan:
     kind: str
     rows: list[PlannedRow] = field(default_factory=list)
     file_errors: list[str] = field(default_factory=list)  # the file as a whole
+    skipped: list[str] = field(default_factory=list)  # rows read past, and why
 
     @property
     def errors(self) -> list[str]:
@@ -217,8 +257,11 @@ def _names(columns: list[str]) -> str:
 
 
 def _read_rows(text: str) -> list[tuple[int, list[str]]]:
-    """(first physical line, cells) of every non-blank record, the header first."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    """(first physical line, cells) of every non-blank record, the header first. A header
+    with tabs and no commas is tab-separated (the CDE directory's own export)."""
+    first = text.split("\n", 1)[0]
+    delimiter = "\t" if "\t" in first and "," not in first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True, delimiter=delimiter)
     rows: list[tuple[int, list[str]]] = []
     line = 1
     try:
@@ -245,7 +288,7 @@ def _read_header(kind: ImportKind, line: int, cells: list[str]) -> list[str]:
     unknown = [
         cell.strip()
         for cell, key in zip(cells, header, strict=True)
-        if key and key not in kind.columns
+        if key and key not in kind.columns and not kind.others_ignored
     ]
     missing = [column for column in kind.required if column not in header]
     problems = []
@@ -578,6 +621,9 @@ IMPORTERS: dict[str, Callable[[], _Importer]] = {
 }
 
 
+DIRECTORY_KINDS = ("cde-schools", "pls-libraries")
+
+
 # --- Plan and apply -----------------------------------------------------------------
 
 
@@ -590,6 +636,10 @@ def _kind(kind: str) -> ImportKind:
 def plan_import(kind: str, text: str) -> ImportPlan:
     """What importing `text` would do to each row; nothing is written."""
     spec = _kind(kind)
+    if spec.name in DIRECTORY_KINDS:
+        from . import directories  # it builds on this module
+
+        return directories.plan_directory(spec, text)
     plan = ImportPlan(kind=kind)
     # One kind of line break: a browser sends the confirm form's copy back with \r\n,
     # and a cell spanning lines must read the same both times.
@@ -642,6 +692,10 @@ def apply_import(plan: ImportPlan, actor: User | None) -> ImportResult:
         raise ValidationError(
             "This file has errors, so nothing was stored. Fix them and upload it again."
         )
+    if plan.kind in DIRECTORY_KINDS:
+        from . import directories
+
+        return directories.apply_directory(plan, actor)
     importer = IMPORTERS[plan.kind]()
     result = ImportResult()
     for row in plan.rows:

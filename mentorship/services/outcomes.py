@@ -11,6 +11,7 @@ from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
+import sqlalchemy.orm
 
 from ..extensions import db
 from ..models import OutcomeReport, Partnership, User
@@ -29,10 +30,22 @@ FIGURE_COLUMNS = (
 
 
 def reports_of(partnership: Partnership) -> list[OutcomeReport]:
+    """The partnership's whole-LEA reports (rows by school and grade come from its ILS
+    report: services.ils_intake)."""
     return db.session.scalars(
         sa.select(OutcomeReport)
-        .where(OutcomeReport.partnership_id == partnership.id)
+        .where(OutcomeReport.partnership_id == partnership.id, OutcomeReport.school_id.is_(None))
         .order_by(OutcomeReport.period_end, OutcomeReport.period_start)
+    ).all()
+
+
+def all_reports_of(partnership: Partnership) -> list[OutcomeReport]:
+    """Every row, whole-LEA and by school and grade (the chart sums a period's rows),
+    with its school."""
+    return db.session.scalars(
+        sa.select(OutcomeReport)
+        .options(sa.orm.joinedload(OutcomeReport.school))
+        .where(OutcomeReport.partnership_id == partnership.id)
     ).all()
 
 
@@ -61,14 +74,20 @@ def check_report(
             "Report figures for a period that has ended (the end cannot be in the future).",
             "period_end",
         )
-    earlier = db.session.scalar(
+    earlier = db.session.scalars(
         sa.select(OutcomeReport).where(
             OutcomeReport.partnership_id == partnership.id,
             OutcomeReport.period_start == start,
             OutcomeReport.period_end == end,
             OutcomeReport.id != (report_id or 0),
         )
-    )
+    ).first()
+    if earlier and earlier.school_id is not None:
+        raise Conflict(
+            "This period is reported by school and grade (from the ILS report): a period is "
+            "reported either for the whole LEA or by school and grade.",
+            "period_start",
+        )
     if earlier:
         raise Conflict(
             "Figures for this period were already reported: edit that report instead.",
@@ -123,8 +142,14 @@ class CardsToDate:
 
 
 def cards_over_time(reports: list[OutcomeReport]) -> list[CardsToDate]:
+    """A point per period; a period reported by school and grade is the sum of its rows."""
+    periods: dict[tuple[date, date], list[int]] = {}
+    for report in reports:
+        sums = periods.setdefault((report.period_end, report.period_start), [0, 0])
+        sums[0] += report.cards
+        sums[1] += report.students_enrolled
     points, total = [], 0
-    for report in sorted(reports, key=lambda r: (r.period_end, r.period_start)):
-        total += report.cards
-        points.append(CardsToDate(report.period_end, total, report.students_enrolled))
+    for (end, _), (cards, enrolled) in sorted(periods.items()):
+        total += cards
+        points.append(CardsToDate(end, total, enrolled))
     return points

@@ -14,6 +14,7 @@ from werkzeug.serving import make_server
 
 from mentorship import create_app, demo
 from mentorship.extensions import db
+from tests.browser.standards import COST, SEEN, ace_violations, record_html_pages
 from tests.conftest import app_settings, free_port
 from tests.databases import fresh_database
 
@@ -46,6 +47,7 @@ def serve_demo(directory: Path, smtp_port: int):
             upgrade()
             demo.seed_demo()
             db.session.commit()
+        record_html_pages(app)
         server = make_server("127.0.0.1", free_port(), app, threaded=True)
         thread = threading.Thread(target=server.serve_forever, daemon=True)
         thread.start()
@@ -85,12 +87,33 @@ def axe():
 
 
 def assert_accessible(axe: Axe, page, name: str) -> None:
+    """Both engines, axe and IBM's Equal Access, find nothing on the page."""
     page.wait_for_load_state()  # a page still loading has no document for axe to read
     results = axe.run(page, options=AXE_OPTIONS)
-    if results.violations_count:
+    ibm = ace_violations(page)
+    if results.violations_count or ibm:
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=True)
     assert results.violations_count == 0, f"{name}: {page.url}\n{results.generate_report()}"
+    assert not ibm, f"{name}: {page.url}\nIBM Equal Access:\n" + "\n".join(ibm)
+
+
+@pytest.fixture(scope="session")
+def html_seen_by_the_browser():
+    """The HTML pages the live servers sent so far (the v.Nu test runs after every other)."""
+    return SEEN.pages
+
+
+def pytest_collection_modifyitems(items):
+    """The v.Nu check reads what every browser test saw, so it runs last."""
+    last = [item for item in items if item.get_closest_marker("after_browser_tests")]
+    items[:] = [item for item in items if item not in last] + last
+
+
+def pytest_terminal_summary(terminalreporter):
+    for name, (pages, seconds) in COST.items():
+        if pages:
+            terminalreporter.write_line(f"{name}: {pages} pages checked in {seconds:.1f} s")
 
 
 def sign_in(page, base_url: str, email: str, password: str = demo.DEMO_PASSWORD) -> None:

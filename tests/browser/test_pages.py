@@ -140,6 +140,25 @@ def test_signed_out_pages_are_accessible(page, live_server, axe, path):
     assert_accessible(axe, page, "anon" + re.sub(r"\W+", "-", path))
 
 
+def test_the_skip_link_leads_from_the_banner_into_the_main_landmark(page, live_server):
+    base_url, _ = live_server
+    sign_in(page, base_url, "mentor@demo.test")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to main content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()  # shown once it has focus
+    expect(
+        page.get_by_role("banner").get_by_role("link", name="Skip to main content")
+    ).to_be_visible()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("main")).to_be_focused()
+    page.keyboard.press("Tab")  # the next stop is inside main, past the header's links
+    inside_main = page.evaluate("document.querySelector('main').contains(document.activeElement)")
+    assert inside_main and page.evaluate(
+        "document.activeElement !== document.querySelector('main')"
+    )
+
+
 def test_phone_width_shows_the_whole_home_page(browser, live_server, axe):
     base_url, _ = live_server
     context = browser.new_context(viewport={"width": 375, "height": 740}, is_mobile=True)
@@ -238,6 +257,8 @@ def test_a_pilot_follows_the_timeline_and_the_mentor_comments(page, live_server,
     expect(page.get_by_role("status").first).to_contain_text(f"Done: {title.split(' (')[0]}")
 
     page.get_by_role("link", name=re.compile("District-wide rollout")).first.click()
+    # The tab's title says whose milestone it is (staff and mentors see several libraries').
+    expect(page).to_have_title(re.compile(r"^District-wide rollout.* · Hayward Public Library · "))
     page.get_by_label("Status").select_option("not applicable")
     page.get_by_label("Note").fill("We roll out school by school instead.")
     page.get_by_role("button", name="Save").click()

@@ -22,4 +22,4 @@ class ApiTokenForm(FlaskForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.user_id.choices = [(None, "— Choose a person —"), *holder_choices()]
+        self.user_id.choices = [("", "— Choose a person —"), *holder_choices()]

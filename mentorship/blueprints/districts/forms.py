@@ -3,20 +3,34 @@ from __future__ import annotations
 import re
 
 import sqlalchemy as sa
-from wtforms import IntegerField, StringField
+from flask_wtf import FlaskForm
+from wtforms import IntegerField, SelectField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional, ValidationError
 
 from ...extensions import db
-from ...models import SchoolDistrict
+from ...models import LeaKind, SchoolDistrict
 from ..records import RecordForm, county_field
 
 SCHOOL_YEAR = re.compile(r"^(\d{4})-(\d{2})$")
 
 
 class SchoolDistrictForm(RecordForm):
-    fields_to_store = ("name", "county", "state_code", "students_enrolled", "enrolment_school_year")
+    fields_to_store = (
+        "name",
+        "kind",
+        "county",
+        "state_code",
+        "students_enrolled",
+        "enrolment_school_year",
+    )
 
     name = StringField("District name", validators=[DataRequired(), Length(max=200)])
+    kind = SelectField(
+        "Kind of local educational agency",
+        choices=[(kind.value, kind.value.capitalize()) for kind in LeaKind],
+        coerce=LeaKind,
+        default=LeaKind.DISTRICT.value,
+    )
     county = county_field()
     state_code = StringField(
         "State code",
@@ -72,3 +86,15 @@ class SchoolDistrictForm(RecordForm):
             )
         ):
             raise ValidationError("A district with this name already exists in this county.")
+
+
+class SchoolLibraryForm(FlaskForm):
+    """A school's local public library (set by its elementary attendance area)."""
+
+    school_id = SelectField("School", coerce=int)
+    library_id = SelectField(
+        "Local public library",
+        coerce=int,
+        description="The library of the school's elementary attendance area; it may be in "
+        "another county.",
+    )

@@ -28,6 +28,8 @@ LIST_PAGES = {
     "libraries": "libraries.index",
     "districts": "districts.index",
     "people": "people.index",
+    "cde-schools": "districts.index",
+    "pls-libraries": "libraries.index",
 }
 
 

@@ -1,7 +1,17 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import DateField, IntegerField, SelectField, StringField, TextAreaField, URLField
+from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
+from wtforms import (
+    DateField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+    URLField,
+)
 from wtforms.validators import (
     URL,
     DataRequired,
@@ -10,9 +20,12 @@ from wtforms.validators import (
     Length,
     NumberRange,
     Optional,
+    ValidationError,
 )
 
 from ...models import AgreementKind, CardModel, Enrolment, SignerRole
+from ...services.errors import DomainError
+from ...services.importing import MAX_BYTES, TOO_LARGE, read_csv_text
 from ..records import RecordForm, empty_is_none
 
 NOT_DECIDED = ("", "Not decided yet")
@@ -207,3 +220,69 @@ class OutcomeReportForm(RecordForm):
         validators=[Length(max=2000)],
         description="Needed only if the cards issued to date exceed the students enrolled.",
     )
+
+
+class IlsUploadForm(FlaskForm):
+    """The aggregate CSV the library system produces (the CSV import's rules)."""
+
+    file = FileField(
+        "ILS report (CSV)",
+        validators=[
+            FileRequired("Choose the CSV file your library system produced."),
+            FileAllowed(["csv", "txt"], "Choose a .csv file (save the spreadsheet as CSV UTF-8)."),
+            FileSize(MAX_BYTES, message=TOO_LARGE),
+        ],
+        description="Counts by school and grade only. Nothing is stored until you confirm.",
+    )
+
+    text = ""
+
+    def validate_file(self, field):
+        if field.errors:
+            return
+        try:
+            self.text = read_csv_text(field.data.read())
+        except DomainError as error:
+            raise ValidationError(error.message) from error
+
+
+class IlsConfirmForm(FlaskForm):
+    """Carries the previewed file back; the server plans it again from scratch."""
+
+    text = HiddenField(validators=[InputRequired()])
+
+
+class PartnershipSchoolsForm(FlaskForm):
+    school_ids = SelectMultipleField(
+        "Schools this partnership covers",
+        coerce=int,
+        description="Choose none to cover every school of the LEA. Hold Ctrl (or ⌘) to choose several.",
+    )
+
+
+def _uses(label: str) -> IntegerField:
+    return IntegerField(
+        label,
+        validators=[Optional(), NumberRange(min=0, max=100_000_000, message="Enter 0 or more.")],
+        description="Leave empty to keep what is stored.",
+    )
+
+
+class YearFiguresForm(FlaskForm):
+    """A library's figures for a school year that the law asks for besides cards."""
+
+    school_year = SelectField("School year", coerce=int)
+    summer_readers = IntegerField(
+        "New summer readers (all grades)",
+        validators=[Optional(), NumberRange(min=0, max=10_000_000, message="Enter 0 or more.")],
+        description="Counted in the summer that ends the school year. A count only.",
+    )
+    e_resources = _uses("E-resource sessions by student cards")
+    checkouts = _uses("Checkouts by student cards")
+    homework_help = _uses("Tutoring or homework-help sessions by student cards")
+
+    def values(self) -> dict:
+        return {
+            name: getattr(self, name).data
+            for name in ("summer_readers", "e_resources", "checkouts", "homework_help")
+        }

@@ -14,22 +14,28 @@ from ...models import (
     Partnership,
     PartnershipStage,
 )
-from ...services import outcomes
+from ...services import ils_intake, outcomes, schools
 from ...services import partnerships as service
+from ...services.errors import DomainError
 from ...services.figures import Figures, figures_by_partnership
 from ...services.libraries import participations_of
+from ...services.rollup.years import SchoolYear, school_years
 from ...tables import OUTCOME_REPORT_COLUMNS, Column, csv_response
 from ...templating import local_today
 from ..records import recent_changes, save_from_form, set_active_from_form
 from . import bp
 from .forms import (
     AgreementForm,
+    IlsConfirmForm,
+    IlsUploadForm,
     LetterDocumentForm,
     NewPartnershipForm,
     OutcomeReportForm,
     PartnershipForm,
+    PartnershipSchoolsForm,
     SignerForm,
     StageForm,
+    YearFiguresForm,
 )
 
 PARTNERSHIP_COLUMNS = [
@@ -118,7 +124,38 @@ def library_partners(library_id: int):
         expiring=service.expiring_agreements(local_today(), [library.id]),
         expiring_columns=EXPIRING_COLUMNS[1:],
         may_add=may(current_user, CREATE, Partnership(library_id=library.id)),
+        year_figures=schools.year_figures(library.id),
+        year_form=_year_form(),
     )
+
+
+def _year_form(formdata=None) -> YearFiguresForm:
+    form = YearFiguresForm(formdata=formdata)
+    form.school_year.choices = [(y.start, y.label) for y in school_years(local_today(), back=4)]
+    return form
+
+
+@bp.post("/libraries/<int:library_id>/year-figures")
+@require(CREATE, OutcomeReport)
+def year_figures(library_id: int):
+    library = get_or_404(Library, library_id, VIEW)
+    if not may(current_user, CREATE, Partnership(library_id=library.id)):
+        abort(404)  # as for every change to another library's records
+    form = _year_form(request.form)
+    url = url_for("partnerships.library_partners", library_id=library.id) + "#year-figures"
+    if form.validate():
+        try:
+            schools.record_year_figures(library, form.school_year.data, form.values(), current_user)
+            db.session.commit()
+            flash(f"Figures for {SchoolYear(form.school_year.data).label} were saved.", "success")
+            return redirect(url)
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    for problems in form.errors.values():
+        for problem in problems:
+            flash(problem, "error")
+    return redirect(url)
 
 
 @bp.route("/libraries/<int:library_id>/partners/new", methods=["GET", "POST"])
@@ -163,19 +200,28 @@ def show(partnership_id: int):
 
 
 def _show(partnership: Partnership, stage_form: StageForm):
-    reports = outcomes.reports_of(partnership)
+    every = outcomes.all_reports_of(partnership)
+    reports = sorted(
+        (r for r in every if r.school_id is None), key=lambda r: (r.period_end, r.period_start)
+    )
+    may_edit = may(current_user, EDIT, partnership)
+    lea_schools = schools.schools_with_choice(partnership)
     return render_template(
         "partnerships/show.html",
         partnership=partnership,
         reports=reports,
         report_columns=REPORT_COLUMNS,
-        cards_over_time=outcomes.cards_over_time(reports),
+        cards_over_time=outcomes.cards_over_time(every),
+        # Exact counts by school: the library's own people and staff, not its mentor.
+        third_grade=ils_intake.third_grade_rows(every) if may_edit else None,
+        chosen_schools=[school for school, chosen in lea_schools if chosen],
+        schools_form=_schools_form(lea_schools),
         figures=figures_by_partnership([partnership.id]).get(partnership.id, Figures()),
         stages=service.stages(),
         stage_form=stage_form,
         agreements=partnership.agreements,
         agreement_columns=AGREEMENT_COLUMNS,
-        may_edit=may(current_user, EDIT, partnership),
+        may_edit=may_edit,
         changes=recent_changes(partnership) if current_user.is_staff else [],
     )
 
@@ -458,3 +504,83 @@ def edit_report(report_id: int):
             report=report,
         ),
     )
+
+
+# The ILS report (aggregate counts by school and grade) -----------------------------
+
+ILS_ENDPOINTS = ("partnerships.ils_report", "partnerships.confirm_ils_report")
+
+
+@bp.url_value_preprocessor
+def allow_a_whole_ils_report(endpoint, values):
+    # As for the CSV import: runs before the CSRF check reads the form, so a report (or
+    # its text in the confirm form) of up to 2 MB gets in.
+    if endpoint in ILS_ENDPOINTS:
+        request.max_content_length = request.max_form_memory_size = 4 * ils_intake.MAX_BYTES
+
+
+@bp.route("/partnerships/<int:partnership_id>/ils-report", methods=["GET", "POST"])
+@require(CREATE, OutcomeReport)
+def ils_report(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, EDIT)
+    form = IlsUploadForm()
+    if form.validate_on_submit():
+        plan = ils_intake.plan_ils(partnership, form.text, local_today())
+        return _ils_preview(partnership, plan, form.text)
+    return render_template(
+        "partnerships/ils_upload.html", form=form, partnership=partnership, kind=ils_intake.KIND
+    )
+
+
+@bp.post("/partnerships/<int:partnership_id>/ils-report/confirm")
+@require(CREATE, OutcomeReport)
+def confirm_ils_report(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, EDIT)
+    form = IlsConfirmForm()
+    if not form.validate():
+        abort(400)
+    plan = ils_intake.plan_ils(partnership, form.text.data, local_today())
+    if plan.has_errors:
+        return _ils_preview(partnership, plan, form.text.data)
+    result = ils_intake.apply_ils(partnership, plan, local_today(), current_user)
+    db.session.commit()
+    flash(
+        f"ILS report imported: {result.created} added, {result.updated} updated, "
+        f"{result.unchanged} unchanged.",
+        "success",
+    )
+    return redirect(_partnership_url(partnership) + "#third-grade")
+
+
+def _ils_preview(partnership: Partnership, plan, text: str):
+    confirm = None if plan.has_errors else IlsConfirmForm(formdata=None, text=text)
+    return render_template(
+        "partnerships/ils_preview.html", plan=plan, partnership=partnership, confirm=confirm
+    )
+
+
+def _schools_form(lea_schools, formdata=None) -> PartnershipSchoolsForm:
+    """`lea_schools`: (school, chosen) pairs (services.schools.schools_with_choice)."""
+    form = PartnershipSchoolsForm(
+        formdata=formdata, data={"school_ids": [s.id for s, chosen in lea_schools if chosen]}
+    )
+    form.school_ids.choices = [(s.id, f"{s.name} ({s.grade_span})") for s, _ in lea_schools]
+    return form
+
+
+@bp.post("/partnerships/<int:partnership_id>/schools")
+@require(EDIT, Partnership)
+def set_schools(partnership_id: int):
+    partnership = get_or_404(Partnership, partnership_id, EDIT)
+    form = _schools_form(schools.schools_with_choice(partnership), request.form)
+    if form.validate():
+        try:
+            schools.set_partnership_schools(partnership, form.school_ids.data, current_user)
+            db.session.commit()
+            flash("The schools this partnership covers were saved.", "success")
+        except DomainError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+    else:
+        flash("Choose schools from the list.", "error")
+    return redirect(_partnership_url(partnership) + "#schools")

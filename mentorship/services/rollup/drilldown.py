@@ -139,12 +139,15 @@ def partnerships_of_library(library_id: int, f: RollupFilter) -> list[Partnershi
 
 
 def reports_of_library(library_id: int, f: RollupFilter) -> list:
-    """The library's dated outcome reports (figures only), newest first."""
+    """The library's dated whole-LEA outcome reports (figures only), newest first. Rows by
+    school and grade are not listed here: state officials see them only suppressed, in
+    the legislative report."""
     query = (
         sa.select(SchoolDistrict.name.label("district"), *FIGURE_COLUMNS)
         .join(Partnership, Partnership.id == OutcomeReport.partnership_id)
         .join(SchoolDistrict, SchoolDistrict.id == Partnership.district_id)
         .where(Partnership.library_id == library_id, Partnership.active.is_(True))
+        .where(OutcomeReport.school_id.is_(None))
         .order_by(OutcomeReport.period_end.desc(), SchoolDistrict.name)
     )
     if f.year:
