@@ -109,6 +109,10 @@ def library_partners(library_id: int):
     partnerships = service.partnerships_of(library.id)
     if request.args.get("format") == "csv":
         return csv_response(f"school-partners-{library.id}", PARTNERSHIP_COLUMNS, partnerships)
+    return _partners_page(library, partnerships, _year_form())
+
+
+def _partners_page(library: Library, partnerships, year_form: YearFiguresForm):
     letters = [
         (participation, service.letter_of(participation))
         for participation in participations_of(library.id)
@@ -125,7 +129,7 @@ def library_partners(library_id: int):
         expiring_columns=EXPIRING_COLUMNS[1:],
         may_add=may(current_user, CREATE, Partnership(library_id=library.id)),
         year_figures=schools.year_figures(library.id),
-        year_form=_year_form(),
+        year_form=year_form,
     )
 
 
@@ -141,21 +145,16 @@ def year_figures(library_id: int):
     library = get_or_404(Library, library_id, VIEW)
     if not may(current_user, CREATE, Partnership(library_id=library.id)):
         abort(404)  # as for every change to another library's records
-    form = _year_form(request.form)
-    url = url_for("partnerships.library_partners", library_id=library.id) + "#year-figures"
-    if form.validate():
-        try:
-            schools.record_year_figures(library, form.school_year.data, form.values(), current_user)
-            db.session.commit()
-            flash(f"Figures for {SchoolYear(form.school_year.data).label} were saved.", "success")
-            return redirect(url)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-    for problems in form.errors.values():
-        for problem in problems:
-            flash(problem, "error")
-    return redirect(url)
+    form = _year_form()
+    return save_from_form(
+        form,
+        lambda: schools.record_year_figures(
+            library, form.school_year.data, form.values(), current_user
+        ),
+        lambda _: f"Figures for {SchoolYear(form.school_year.data).label} were saved.",
+        url_for("partnerships.library_partners", library_id=library.id) + "#year-figures",
+        lambda: _partners_page(library, service.partnerships_of(library.id), form),
+    )
 
 
 @bp.route("/libraries/<int:library_id>/partners/new", methods=["GET", "POST"])
