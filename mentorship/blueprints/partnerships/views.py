@@ -22,7 +22,7 @@ from ...services.libraries import participations_of
 from ...services.rollup.years import SchoolYear, school_years
 from ...tables import OUTCOME_REPORT_COLUMNS, Column, csv_response
 from ...templating import local_today
-from ..records import recent_changes, save_from_form, set_active_from_form
+from ..records import form_page, recent_changes, save_from_form, set_active_from_form
 from . import bp
 from .forms import (
     AgreementForm,
@@ -145,7 +145,7 @@ def year_figures(library_id: int):
     library = get_or_404(Library, library_id, VIEW)
     if not may(current_user, CREATE, Partnership(library_id=library.id)):
         abort(404)  # as for every change to another library's records
-    form = _year_form()
+    form = _year_form(request.form)
     return save_from_form(
         form,
         lambda: schools.record_year_figures(
@@ -526,8 +526,10 @@ def ils_report(partnership_id: int):
     if form.validate_on_submit():
         plan = ils_intake.plan_ils(partnership, form.text, local_today())
         return _ils_preview(partnership, plan, form.text)
-    return render_template(
-        "partnerships/ils_upload.html", form=form, partnership=partnership, kind=ils_intake.KIND
+    return form_page(  # the import's shape: upload → preview → confirm; refused: 400
+        render_template(
+            "partnerships/ils_upload.html", form=form, partnership=partnership, kind=ils_intake.KIND
+        )
     )
 
 
@@ -577,9 +579,10 @@ def set_schools(partnership_id: int):
             schools.set_partnership_schools(partnership, form.school_ids.data, current_user)
             db.session.commit()
             flash("The schools this partnership covers were saved.", "success")
+            return redirect(_partnership_url(partnership) + "#schools")
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
     else:
         flash("Choose schools from the list.", "error")
-    return redirect(_partnership_url(partnership) + "#schools")
+    return form_page(show(partnership.id))  # refused: 400, the message above the page
