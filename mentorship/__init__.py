@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from . import benchmarking, caching, security
 from .config import check_settings, load_settings
@@ -24,6 +25,7 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
         use_fast_hashing_for_tests()
     logging.basicConfig(level=logging.INFO)
 
+    trust_proxies(app)
     register_extensions(app)
     register_blueprints(app)
     register_errors(app)
@@ -32,6 +34,13 @@ def create_app(config: dict[str, Any] | None = None) -> Flask:
     register_commands(app)
     benchmarking.register(app)
     return app
+
+
+def trust_proxies(app: Flask) -> None:
+    """Behind TRUSTED_PROXY_HOPS proxies, the client's address and scheme come from them."""
+    hops = app.config["TRUSTED_PROXY_HOPS"]
+    if hops > 0:
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
 
 
 def register_extensions(app: Flask) -> None:

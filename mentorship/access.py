@@ -41,6 +41,7 @@ from .models import (
     Partnership,
     Role,
     SchoolDistrict,
+    TemplateStep,
     User,
 )
 
@@ -77,6 +78,20 @@ def paired_library_ids(library_id: int) -> set[int]:
         )
     )
     return {other for row in rows for other in row} - {library_id}
+
+
+def mentored_library_ids(library_id: int) -> set[int]:
+    """The pilot libraries this library actively mentors (one way only)."""
+    pilot, mentor = aliased(Participation), aliased(Participation)
+    return set(
+        db.session.scalars(
+            sa.select(pilot.library_id)
+            .select_from(Pairing)
+            .join(pilot, Pairing.pilot_participation_id == pilot.id)
+            .join(mentor, Pairing.mentor_participation_id == mentor.id)
+            .where(Pairing.status == PairingStatus.ACTIVE, mentor.library_id == library_id)
+        )
+    )
 
 
 VIEW, LIST, CREATE, EDIT, DEACTIVATE = "view", "list", "create", "edit", "deactivate"
@@ -152,24 +167,32 @@ def _anyone(user: User, obj: Any) -> bool:
     return True
 
 
-def _published_or_own_or_paired(user: User, obj: Any) -> bool:
+def _published_or_own_or_mentor(user: User, obj: Any) -> bool:
     """A published case study: everyone signed in; an unpublished one: its library's
-    people, the libraries paired with it (its mentor) and staff."""
-    if obj is not None and obj.status == CaseStudyStatus.PUBLISHED:
+    people, its mentor library and staff (a mentor library's drafts are not its pilots')."""
+    if obj is None or obj.status == CaseStudyStatus.PUBLISHED or _own_library(user, obj):
         return True
-    return obj is None or _own_or_paired_library(user, obj)
+    if user.role not in (Role.PILOT, Role.MENTOR):
+        return False
+    return _library_id_of(obj) in mentored_library_ids(user.library_id)
 
 
 def _comment_on_story(user: User, obj: Any) -> bool:
-    """Who may read it, except state officials: they read the program, they change nothing."""
-    return user.role != Role.STATE and _published_or_own_or_paired(user, obj)
+    """Who may read it, except state officials: they read the program, they change nothing,
+    and they never see comments (nor their authors); so this also says who reads them."""
+    return user.role != Role.STATE and _published_or_own_or_mentor(user, obj)
 
 
 def _comment_author(user: User, obj: Any) -> bool:
     """The person who wrote the comment (on a case study they can still see)."""
     return obj is None or (
-        obj.author_id == user.id and _published_or_own_or_paired(user, obj.case_study)
+        obj.author_id == user.id and _published_or_own_or_mentor(user, obj.case_study)
     )
+
+
+def _reply_to(user: User, obj: Any) -> bool:
+    """Who may comment on the comment's case study may reply to the comment."""
+    return _comment_on_story(user, obj.case_study if obj is not None else None)
 
 
 def _oneself(user: User, obj: Any) -> bool:
@@ -234,6 +257,7 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     (Milestone, COMMENT): _own_or_paired_library,
     (Milestone, LIST): _staff,  # the at-risk list across all pilots
     (MilestoneTemplate, EDIT): _staff,
+    (TemplateStep, EDIT): _staff,
     (OutboxMessage, LIST): _staff,  # reminder emails: pending, sent, failed
     (OutboxMessage, EDIT): _staff,  # send a failed one again
     (CommitmentLetter, VIEW): _own_or_paired_library,
@@ -243,12 +267,13 @@ RULES: dict[tuple[type, str], Callable[[User, Any], bool]] = {
     # them; everyone signed in reads and comments on published ones, and drafts stay
     # with the library, its mentor and staff.
     (CaseStudy, LIST): _anyone,
-    (CaseStudy, VIEW): _published_or_own_or_paired,
+    (CaseStudy, VIEW): _published_or_own_or_mentor,
     (CaseStudy, COMMENT): _comment_on_story,
     (CaseStudy, CREATE): _own_library,
     (CaseStudy, EDIT): _own_library,  # revise and submit
     (CaseStudy, REVIEW): _staff,
     (CaseStudyComment, EDIT): _comment_author,
+    (CaseStudyComment, COMMENT): _reply_to,  # reply to it
     (CaseStudyComment, MODERATE): _staff,
     # Tokens for the read-only JSON API: staff issue them, see them and revoke them.
     (ApiToken, LIST): _staff,
@@ -315,11 +340,12 @@ def case_study_choices(user: Any, case_study: CaseStudy) -> dict[str, bool]:
 
 def visible_case_study_drafts(user: User) -> Any:
     """The condition for the unpublished case studies `user` may see (None: none):
-    their library's and a paired library's (its mentor's); all for staff."""
+    their library's and those of the pilots it mentors; all for staff. A mentor
+    library's drafts are not its pilots' to read."""
     if user.role == Role.STAFF:
         return sa.true()
     if user.role in (Role.PILOT, Role.MENTOR) and user.library_id:
-        ids = {user.library_id} | paired_library_ids(user.library_id)
+        ids = {user.library_id} | mentored_library_ids(user.library_id)
         return CaseStudy.library_id.in_(ids)
     return None
 

@@ -81,6 +81,13 @@ def load_settings(instance_path: str) -> dict:
         "RATELIMIT_STORAGE_URI": os.environ.get("RATELIMIT_STORAGE_URI", "memory://"),
         "RATELIMIT_KEY_PREFIX": os.environ.get("RATELIMIT_KEY_PREFIX", "mentorship"),
         "RATELIMIT_ENABLED": _bool("RATELIMIT_ENABLED", True),
+        # A refusal says when to try again (Retry-After) and what the limit is.
+        "RATELIMIT_HEADERS_ENABLED": True,
+        # How many proxies in front of the app set X-Forwarded-For/-Proto/-Host (1 behind
+        # one nginx or load balancer). 0 trusts none: behind a proxy every request would
+        # seem to come from the proxy, and the limits per address would count everyone
+        # together. Never more than the proxies you run: the header can be forged.
+        "TRUSTED_PROXY_HOPS": _int("TRUSTED_PROXY_HOPS", 0),
         # Sign-in and "forgot password" attempts from one address (any account) ...
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         # ... and for one account (from any address): slows guessing spread over many hosts.
@@ -144,6 +151,7 @@ class UnsafeConfiguration(RuntimeError):
 
 
 MIN_SECRET_KEY_LENGTH = 32
+MIN_SECRET_KEY_DISTINCT = 10
 # Long enough, but published: Flask's documentation prints this one, and it is copied
 # into many projects. (Shorter placeholders, "dev", "change-me", fail on length.)
 KNOWN_SECRET_KEYS = {"192b9bdd22ab9ed4d12e236c78afcb9a393ec15f71bbf5dc987d54727823bcbf"}
@@ -160,7 +168,11 @@ def check_settings(config: dict) -> None:
     # cookie or a set-password link for any account.
     key = str(config["SECRET_KEY"])
     if config.get("ENV_NAME") != "development" and (
-        len(key) < MIN_SECRET_KEY_LENGTH or key.strip().lower() in KNOWN_SECRET_KEYS
+        len(key) < MIN_SECRET_KEY_LENGTH
+        or key.strip().lower() in KNOWN_SECRET_KEYS
+        # 32 of the same character (or "abab…") is long but guessable: a random key of
+        # that length has far more distinct characters.
+        or len(set(key)) < MIN_SECRET_KEY_DISTINCT
     ):
         raise UnsafeConfiguration(
             f"SECRET_KEY is an example value or shorter than {MIN_SECRET_KEY_LENGTH} "

@@ -1,5 +1,6 @@
 """Every Flask extension, created once here and bound to the app in create_app."""
 
+import email_validator
 from flask_caching import Cache
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
@@ -23,6 +24,13 @@ NAMING_CONVENTION = {
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
+
+# `.test` is reserved for testing (RFC 2606) and the demo's accounts live there
+# (pilot@demo.test); email-validator refuses it by default, and with it "forgot password"
+# and the import for those accounts. It never reaches a real mail server in production,
+# where people's addresses are their libraries'.
+if "test" in email_validator.SPECIAL_USE_DOMAIN_NAMES:
+    email_validator.SPECIAL_USE_DOMAIN_NAMES.remove("test")
 
 db = SQLAlchemy(model_class=Base)
 migrate = Migrate(render_as_batch=True, compare_type=True)

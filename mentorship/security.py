@@ -27,6 +27,10 @@ def add_security_headers(response: Response) -> Response:
     headers.setdefault("X-Frame-Options", "DENY")
     if request.is_secure:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+    if request.endpoint != "static":
+        # Pages hold people's private work: no shared cache, no copy left on disk after
+        # sign-out. Responses that may be cached (the calendar feed) say so themselves.
+        headers.setdefault("Cache-Control", "private, no-store")
     return response
 
 
@@ -53,8 +57,10 @@ PAGE_TOO_LARGE = "There is no such page: the page number in the address is far t
 def refuse_impossible_pages() -> None:
     """Every list reads `page` from the address (db.paginate); a page past any id turns
     into an offset the database cannot hold (a 500), so it is refused here, once."""
-    for name in ("page", "per_page"):
-        value = request.args.get(name, "").strip()
+    for name, value in request.args.items(multi=True):
+        if not name.endswith("page"):  # page, per_page, mentors_page…
+            continue
+        value = value.strip()
         if value.isascii() and value.isdigit() and int(value) > 2**31 - 1:
             abort(400, PAGE_TOO_LARGE)
 

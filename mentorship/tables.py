@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import csv
 import io
+import re
+import unicodedata
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -17,7 +19,7 @@ from flask_sqlalchemy.pagination import Pagination
 
 from .extensions import db
 from .services.figures import Figures, percent_value
-from .templating import plain
+from .templating import local_today, plain
 
 
 @dataclass(frozen=True)
@@ -37,8 +39,14 @@ def _csv_cell(value: Any) -> str:
         return str(value)  # numbers as numbers (no thousands separator, never a formula)
     else:
         text = plain(value)
-    # Keep spreadsheet programs from running a cell as a formula.
-    return "'" + text if text[:1] in ("=", "+", "-", "@") else text
+    # Keep spreadsheet programs from running a cell as a formula: one that starts like a
+    # formula, or holds one after a `;` (a separator where the decimal comma is used).
+    return "'" + text if FORMULA.search(text) else text
+
+
+FORMULA = re.compile(r"(?:^|;)\s*[=+\-@\t\r]")
+# The address's own parameters, not filters: they say nothing about what the rows are.
+NOT_FILTERS = {"format", "page", "per_page", "mentors_page", "sort", "order"}
 
 
 CSV_CHUNK_ROWS = 500
@@ -82,16 +90,36 @@ def csv_response(
     as they are written: a long export starts at once and never sits whole in memory."""
     columns = [*columns, _as_of_column()]
     if isinstance(rows, sa.Select):
-        body = stream_with_context(_csv_chunks(columns, _streamed(rows)))
+        body = stream_with_context(_with_bom(_csv_chunks(columns, _streamed(rows))))
     elif streamed:  # a generator that reads the database as it goes
-        body = stream_with_context(_csv_chunks(columns, rows))
+        body = stream_with_context(_with_bom(_csv_chunks(columns, rows)))
     else:
-        body = "".join(_csv_chunks(columns, rows))
+        body = "".join(_with_bom(_csv_chunks(columns, rows)))
     return Response(
         body,
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{filename}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{download_name(filename)}.csv"'},
     )
+
+
+def _with_bom(chunks: Iterator[str]) -> Iterator[str]:
+    """A UTF-8 byte-order mark first, so Excel reads accented names as UTF-8."""
+    yield "\ufeff"
+    yield from chunks
+
+
+def download_name(base: str) -> str:
+    """The file name says what is in it: the page, the filters chosen and the day
+    (`rollup-counties-alameda-2026-12-01`), in lower-case words joined by hyphens."""
+    words = [base]
+    for name, value in request.args.items(multi=True):
+        if name in NOT_FILTERS or not value.strip():
+            continue
+        words.append(f"{name.removesuffix('_id')}-{value}" if name.endswith("_id") else value)
+    words.append(local_today().isoformat())
+    ascii_words = unicodedata.normalize("NFKD", "-".join(words)).encode("ascii", "ignore")
+    slug = re.sub(r"[^a-z0-9]+", "-", ascii_words.decode().lower()).strip("-")
+    return slug[:150].rstrip("-") or "export"
 
 
 def requested_page(param: str = "page") -> int:

@@ -24,7 +24,6 @@ from .models import (
     SchoolDistrict,
     User,
 )
-from .rendering import render_markdown
 from .services.figures import DEFINITIONS, percent
 from .services.help import figure_anchor
 from .services.words import plural
@@ -169,7 +168,6 @@ def register(app: Flask) -> None:
         local_datetime=local_datetime,
         long_date=long_date,
         plain=plain,
-        markdown=render_markdown,
         percent=percent,
         plural=plural,
         start_words=start_words,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 from contextlib import contextmanager
 from datetime import date, timedelta
+from html.parser import HTMLParser
 
 import sqlalchemy as sa
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -342,3 +343,29 @@ def load_demo(today: date | None = None) -> None:
                     )
                 )
     db.session.commit()
+
+
+def unsafe_markup(html: str) -> list[str]:
+    """What in rendered HTML could run or style: tags outside the allowed few, event or
+    style attributes, links to anything but http(s), mailto or an anchor. Escaped text
+    (`&lt;img onerror=…&gt;` shown as words) is harmless and not reported."""
+    safe_tags = {
+        "p", "br", "strong", "em", "code", "pre", "blockquote", "ul", "ol", "li", "a",
+        "h2", "h3", "h4", "hr", "table", "thead", "tbody", "tr", "th", "td",
+    }  # fmt: skip
+    found: list[str] = []
+
+    class Walker(HTMLParser):
+        def handle_starttag(self, tag, attrs):
+            if tag not in safe_tags:
+                found.append(f"<{tag}>")
+            for name, value in attrs:
+                if name.startswith("on") or name == "style":
+                    found.append(f"{tag} {name}")
+                if name in ("href", "src") and not (value or "").lower().startswith(
+                    ("http://", "https://", "mailto:", "#")
+                ):
+                    found.append(f"{tag} {name}={value}")
+
+    Walker().feed(html)
+    return found

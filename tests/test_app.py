@@ -70,7 +70,7 @@ def test_production_refuses_to_start_without_a_secret_key(monkeypatch):
 
 def test_production_cookies_are_secure(monkeypatch):
     monkeypatch.setenv("MENTORSHIP_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "x" * 32)
+    monkeypatch.setenv("SECRET_KEY", "a-production-key-0123456789-abcdefghij")
     monkeypatch.delenv("SESSION_COOKIE_SECURE", raising=False)
     # Production needs a shared rate-limit store (this run's own keys in the test Redis).
     config = create_app({"SQLALCHEMY_DATABASE_URI": "sqlite://", **REDIS_SETTINGS}).config

@@ -34,6 +34,7 @@ from tests.helpers import (
     make_library,
     make_participation,
     make_user,
+    unsafe_markup,
 )
 
 Status = CaseStudyStatus
@@ -474,7 +475,7 @@ def test_staff_hide_a_comment_with_a_reason_and_never_delete_it(client, app, cas
     assert f"Hidden by program staff: {reason}" in staff_page and "Rude words" in staff_page
     assert client.submit(f"/case-studies/comments/{comment_id}/delete").status_code in (404, 405)
     client.submit("/logout")
-    sign_in(client, cast, "state")
+    sign_in(client, cast, "mentor")
     page = client.get(f"/case-studies/{case_study_id}").get_data(as_text=True)
     assert f"Hidden by program staff: {reason}" in page and "Rude words" not in page
     client.submit("/logout")
@@ -520,16 +521,11 @@ XSS = [
     '"><img src=x onerror=alert(1)>',
     '<details open ontoggle="alert(1)">',
 ]
-DANGER = re.compile(
-    r"<script|<iframe|<svg|<object|<embed|<style|<form|<img|javascript:|data:text|"
-    r"\son\w+\s*=|style\s*=",
-    re.IGNORECASE,
-)
 
 
 @pytest.mark.parametrize("payload", XSS)
 def test_markdown_never_keeps_script_handlers_or_frames(payload):
-    assert not DANGER.search(str(render_markdown(payload)))
+    assert unsafe_markup(str(render_markdown(payload))) == []
 
 
 def _user_parts(page: str) -> str:
@@ -549,10 +545,10 @@ def test_payloads_in_a_body_and_in_comments_are_sanitised_on_the_page(client, ap
             case_studies.add_comment(case_study, payload, person(cast, "mentor"))
         db.session.commit()
         case_study_id = case_study.id
-    sign_in(client, cast, "state")
+    sign_in(client, cast, "mentor")
     page = client.get(f"/case-studies/{case_study_id}").get_data(as_text=True)
     assert page.count('class="comment-body"') == len(XSS)
-    assert not DANGER.search(_user_parts(page))
+    assert unsafe_markup(_user_parts(page)) == []
     assert "styled" in page and "overlay" in page  # the text stays, the attributes go
 
 

@@ -388,7 +388,10 @@ def test_the_pilot_logs_a_check_in_and_the_mentor_sees_it_and_ticks_the_action(c
     with app.app_context():
         assert db.session.get(ActionItem, item.id).done
     csv = client.get(url + "?format=csv").get_data(as_text=True)
-    assert csv.splitlines()[0] == "Day,How,Who attended,Notes,Logged by,Action items,Figures as of"
+    assert (
+        csv.splitlines()[0]
+        == "\ufeffDay,How,Who attended,Notes,Logged by,Action items,Figures as of"
+    )
     assert "Send the MOU draft (Hayward Public Library, due" in csv and "done)" in csv
 
 

@@ -115,7 +115,7 @@ def test_the_school_year_narrows_both_sides_of_the_split(year2):
 
 def _csv(response) -> list[dict[str, str]]:
     assert response.status_code == 200 and response.mimetype == "text/csv", response.status
-    rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"))))
     return [{k: v for k, v in row.items() if k != "Figures as of"} for row in rows]
 
 

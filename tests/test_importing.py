@@ -121,10 +121,14 @@ def test_line_numbers_are_physical_lines_even_across_a_quoted_cell_and_blank_lin
     )
     plan = plan_import("libraries", text)
     assert [row.line for row in plan.rows] == [2, 5]
-    assert plan.errors == ["line 5, county: 'Alameeda' is not a California county"]
-    # The browser sends the confirm form's copy with \r\n: the cell reads the same.
+    # A name is one line: the quoted line break is refused, and named by its line.
+    assert plan.errors == [
+        "line 2, contact_name: holds a line break or another invisible character",
+        "line 5, county: 'Alameeda' is not a California county",
+    ]
+    # The browser sends the confirm form's copy with \r\n: the lines count the same.
     crlf = plan_import("libraries", text.replace("\n", "\r\n"))
-    assert crlf.rows[0].values["contact_name"] == plan.rows[0].values["contact_name"] == "Ana\nRuiz"
+    assert crlf.errors == plan.errors
     assert [row.line for row in crlf.rows] == [2, 5]
 
 

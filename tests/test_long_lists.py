@@ -52,7 +52,7 @@ def _text(client, path: str) -> str:
 
 
 def _csv_rows(client, path: str) -> list[list[str]]:
-    return list(csv.reader(io.StringIO(_text(client, path))))
+    return list(csv.reader(io.StringIO(_text(client, path).removeprefix("\ufeff"))))
 
 
 def _statements(app, client, path: str) -> int:

@@ -81,7 +81,7 @@ def test_the_sender_comes_from_the_settings_and_is_never_localhost_in_production
         "PLP <ssi@plp.example>"
     )
     monkeypatch.setenv("MENTORSHIP_ENV", "production")
-    monkeypatch.setenv("SECRET_KEY", "k" * 16 + "e" * 16 + "y" * 8)
+    monkeypatch.setenv("SECRET_KEY", "a-production-key-0123456789-abcdefghij")
     monkeypatch.setenv("RATELIMIT_ENABLED", "0")
     monkeypatch.setenv("MAIL_SERVER", "smtp.example.org")
     for base_url, sender in [

@@ -31,6 +31,7 @@ from tests.helpers import (
     make_participation,
     make_pilot,
     make_user,
+    unsafe_markup,
 )
 
 START = date(2025, 9, 1)
@@ -414,8 +415,9 @@ def test_comments_never_carry_scripts(client, app):
     page = client.get(f"/milestones/{ids['milestone']}").get_data(as_text=True)
     comments = page[page.index('id="comments"') : page.index("Recent changes")]
     assert comments.count('class="comment"') == len(XSS)
-    for bad in ("<script", "onerror", "javascript:", "<iframe", "onclick", "onload", "<svg"):
-        assert bad not in comments.lower()
+    # Nothing that runs: shown as text at most (`&lt;img onerror=…&gt;`), never as markup.
+    for part in comments.split('class="comment-body">')[1:]:
+        assert unsafe_markup(part.split("</div>", 1)[0]) == []
 
 
 @pytest.mark.parametrize(

@@ -385,7 +385,7 @@ def test_the_library_and_staff_see_agreements_about_to_expire(client, app):
     page = client.get("/agreements/expiring").get_data(as_text=True)
     assert "Hayward Public Library" in page and re.search(r">\s*30\s*</td>", page)
     csv = client.get("/agreements/expiring?format=csv").get_data(as_text=True).splitlines()
-    assert csv[0] == "Library,School district,Agreement,Expires,Days left,Figures as of"
+    assert csv[0] == "\ufeffLibrary,School district,Agreement,Expires,Days left,Figures as of"
     with app.app_context():
         expires = local_today() + timedelta(days=30)
     assert csv[1].startswith("Hayward Public Library,Hayward Unified,MOU,")

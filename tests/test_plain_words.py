@@ -122,7 +122,7 @@ def test_the_audit_page_and_csv_give_words_and_keep_the_machine_columns(client, 
         hayward = make_library("Hayward Public Library")
         _event(None, "update", "User", 99, "Ana Souza", {"library_id": [None, hayward.id]})
         db.session.commit()
-    rows = list(csv.reader(io.StringIO(client.get("/audit/?format=csv").get_data(as_text=True))))
+    rows = list(csv.reader(io.StringIO(client.get("/audit/?format=csv").data.decode("utf-8-sig"))))
     header = rows[0]
     assert any("library set to Hayward Public Library" in row[1] for row in rows[1:])
     assert header[:2] == ["When", "What happened"]
@@ -215,7 +215,9 @@ def test_the_printed_rollup_and_every_csv_say_when_the_figures_were_taken(client
     client.login("state@words.example", PASSWORD)
     page = client.get("/rollup/").get_data(as_text=True)
     assert re.search(r"Figures as of [A-Z][a-z]{2} \d{1,2}, \d{4} \d{1,2}:\d\d [AP]M P[SD]T", page)
-    rows = list(csv.reader(io.StringIO(client.get("/rollup/counties.csv").get_data(as_text=True))))
+    rows = list(
+        csv.reader(io.StringIO(client.get("/rollup/counties.csv").data.decode("utf-8-sig")))
+    )
     assert rows[0][-1] == "Figures as of"
     stamp = rows[1][-1]
     assert datetime.fromisoformat(stamp).utcoffset() is not None  # a moment, with its zone
@@ -223,7 +225,7 @@ def test_the_printed_rollup_and_every_csv_say_when_the_figures_were_taken(client
     client.submit("/logout")
     client.login("staff@words.example", PASSWORD)
     for path in ("/libraries/?format=csv", "/audit/?format=csv", "/people/?format=csv"):
-        header = next(csv.reader(io.StringIO(client.get(path).get_data(as_text=True))))
+        header = next(csv.reader(io.StringIO(client.get(path).data.decode("utf-8-sig"))))
         assert header[-1] == "Figures as of", path
 
 

@@ -277,7 +277,7 @@ def test_unknown_filter_values_are_named_and_left_out(client, program):
 
 def _csv(response):
     assert response.status_code == 200 and response.mimetype == "text/csv"
-    return list(csv.reader(io.StringIO(response.get_data(as_text=True))))
+    return list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"))))
 
 
 def test_every_rollup_table_downloads_as_csv_with_the_filter(app, client, program):

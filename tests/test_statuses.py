@@ -381,7 +381,7 @@ def test_the_timeline_buckets_are_named_by_time_on_every_page(app, client):
     page = client.get("/rollup/").get_data(as_text=True)
     assert "Months 13–18" in page and "getting started" not in page
     csv_text = client.get("/rollup/timeline.csv").get_data(as_text=True)
-    assert csv_text.splitlines()[0] == "Time since the start,Pilots,Figures as of"
+    assert csv_text.splitlines()[0] == "\ufeffTime since the start,Pilots,Figures as of"
     assert "Months 13–18,1" in csv_text
     answer = app.test_client().get(
         "/api/v1/rollup", headers={"Authorization": f"Bearer {api_tokens_secret}"}

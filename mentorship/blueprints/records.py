@@ -6,6 +6,7 @@ blueprints describe themselves with a `RecordPages` and share these thin views.
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -25,7 +26,7 @@ from flask import (
 from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
-from wtforms import SelectField
+from wtforms import SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired
 
 from ..access import CREATE, DEACTIVATE, EDIT, LIST, VIEW, get_or_404, require
@@ -42,10 +43,34 @@ def empty_is_none(convert: Callable[[str], Any]) -> Callable[[Any], Any]:
     return lambda value: convert(value) if value not in ("", None) else None
 
 
+CONTROL_CHARACTERS = (
+    "Remove the line breaks and other invisible characters: this field is one line."
+)
+
+
+def has_control_characters(text: str) -> bool:
+    return any(unicodedata.category(c) == "Cc" for c in text)
+
+
 class RecordForm(FlaskForm):
     """A form whose `fields_to_store` map one to one onto model attributes."""
 
     fields_to_store: tuple[str, ...] = ()
+
+    def validate(self, extra_validators=None) -> bool:
+        """Also: a one-line field (a name, a title, an email) holds no line breaks or
+        other control characters, which break calendars, emails and CSV rows."""
+        valid = super().validate(extra_validators)
+        for one in self:
+            if (
+                isinstance(one, StringField)
+                and not isinstance(one, TextAreaField)
+                and isinstance(one.data, str)
+                and has_control_characters(one.data)
+            ):
+                one.errors = [*one.errors, CONTROL_CHARACTERS]
+                valid = False
+        return valid
 
     def values(self) -> dict[str, Any]:
         values = {}
@@ -166,7 +191,10 @@ class RecordPages:
         q = request.args.get("q", "").strip()
         show_inactive = request.args.get("inactive") == "1"
         if q:
-            query = query.where(sa.or_(*(column.ilike(f"%{q}%") for column in self.search)))
+            # The words as typed: `%` and `_` are characters here, not wildcards.
+            query = query.where(
+                sa.or_(*(column.icontains(q, autoescape=True) for column in self.search))
+            )
         if not show_inactive:
             query = query.where(self.model.active.is_(True))
         if request.args.get("format") == "csv":

@@ -23,6 +23,7 @@ its marker cohort and changes nothing.
 from __future__ import annotations
 
 import enum
+import functools
 import json
 import math
 import random
@@ -50,6 +51,7 @@ from ..models import (
 )
 from ..models.library import CALIFORNIA_COUNTIES
 from ..models.partnership import letter_progress
+from ..rendering import render_markdown
 from ..services import milestones
 from ..services.auth import hash_password
 from ..services.checkins import next_date
@@ -240,6 +242,12 @@ class _Bulk:
 def _plain(value):
     """A default as COPY writes it: an enum as its value."""
     return value.value if isinstance(value, enum.Enum) else value
+
+
+@functools.cache
+def _html(markdown: str) -> str:
+    """The stored HTML of a comment or story (the models render on save; bulk rows here)."""
+    return str(render_markdown(markdown))
 
 
 def _at(day: date, hour: int = 17) -> datetime:
@@ -1141,7 +1149,8 @@ class _Generator:
             body = data.MILESTONE_COMMENTS[n % len(data.MILESTONE_COMMENTS)]
             rows.append(
                 {"id": self.bulk.id(table), "milestone_id": milestone["id"],
-                 "author_id": author["user_id"], "body": body, "created_at": _at(day, 12)}
+                 "author_id": author["user_id"], "body": body, "body_html": _html(body),
+                 "created_at": _at(day, 12)}
             )  # fmt: skip
             self.record(
                 author["user_id"], "comment", "Milestone", milestone["id"], milestone["title"],
@@ -1167,6 +1176,7 @@ class _Generator:
                     "(synthetic)",
                     "summary": "How one library and its school district got every student a card.",
                     "body": data.CASE_STUDY_BODY,
+                    "body_html": _html(data.CASE_STUDY_BODY),
                     "status": "published",
                     "card_model": self.rng.choice(("digital only", "full", "starter")),
                     "district_size": self.rng.choice(("small", "medium", "large")),
@@ -1190,7 +1200,8 @@ class _Generator:
                 comment_rows.append(
                     {"id": comment_id, "case_study_id": story["id"],
                      "parent_id": self.rng.choice(top) if reply else None,
-                     "author_id": reader["user_id"], "body": body, "created_at": _at(day, 12)}
+                     "author_id": reader["user_id"], "body": body, "body_html": _html(body),
+                     "created_at": _at(day, 12)}
                 )  # fmt: skip
                 if not reply:
                     top.append(comment_id)

@@ -6,9 +6,10 @@ import enum
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import db
+from ..rendering import render_markdown
 from .base import UTCDateTime, enum_type, utcnow
 from .library import Library
 from .partnership import CardModel
@@ -40,6 +41,8 @@ class CaseStudy(db.Model):
     title: Mapped[str] = mapped_column(sa.String(200))
     summary: Mapped[str] = mapped_column(sa.String(500), default="")
     body: Mapped[str] = mapped_column(sa.Text, default="")  # Markdown
+    # The body rendered and sanitised once, when it is saved (never on each view).
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")
     status: Mapped[CaseStudyStatus] = mapped_column(
         enum_type(CaseStudyStatus, "case_study_status"), default=CaseStudyStatus.DRAFT
     )
@@ -76,6 +79,11 @@ class CaseStudy(db.Model):
     def submittable(self) -> bool:
         return self.status in SUBMITTABLE
 
+    @validates("body")
+    def _render_body(self, _key: str, body: str) -> str:
+        self.body_html = str(render_markdown(body))
+        return body
+
 
 class CaseStudyComment(db.Model):
     """Threaded one level (a reply has a parent, a reply to a reply does not exist);
@@ -89,7 +97,8 @@ class CaseStudyComment(db.Model):
     )
     parent_id: Mapped[int | None] = mapped_column(sa.ForeignKey("case_study_comments.id"))
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
-    body: Mapped[str] = mapped_column(sa.Text)  # Markdown, sanitised when shown
+    body: Mapped[str] = mapped_column(sa.Text)  # Markdown
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")  # rendered when saved
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     hidden: Mapped[bool] = mapped_column(default=False)
@@ -103,3 +112,8 @@ class CaseStudyComment(db.Model):
     @property
     def library_id(self) -> int:
         return self.case_study.library_id
+
+    @validates("body")
+    def _render_body(self, _key: str, body: str) -> str:
+        self.body_html = str(render_markdown(body))
+        return body

@@ -6,9 +6,10 @@ import enum
 from datetime import date, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from ..extensions import db
+from ..rendering import render_markdown
 from .base import UTCDateTime, enum_type, utcnow
 from .cohort import Participation
 from .partnership import AgreementKind, Partnership
@@ -198,6 +199,7 @@ class MilestoneComment(db.Model):
     )
     author_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id", ondelete="SET NULL"))
     body: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text, default="")  # rendered when saved
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     milestone: Mapped[Milestone] = relationship(back_populates="comments")
@@ -206,3 +208,8 @@ class MilestoneComment(db.Model):
     @property
     def library_id(self) -> int:
         return self.milestone.library_id
+
+    @validates("body")
+    def _render_body(self, _key: str, body: str) -> str:
+        self.body_html = str(render_markdown(body))
+        return body

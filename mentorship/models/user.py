@@ -43,7 +43,8 @@ class User(UserMixin, db.Model):
     # Part of the login cookie; replaced when the password changes, which ends
     # every other session and every set-password link issued before.
     session_token: Mapped[str] = mapped_column(sa.String(32), default=new_session_token)
-    # The secret in the person's calendar (ICS) feed address; resetting it ends the old one.
+    # The SHA-256 of the secret in the person's calendar (ICS) feed address (the secret
+    # itself is shown once); resetting it ends the old address.
     calendar_token: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import re
 from dataclasses import dataclass
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from zxcvbn import zxcvbn
 
 from ..extensions import db
 from ..models import User
@@ -71,76 +75,65 @@ def authenticate(email: str, password: str) -> SignInResult:
     return SignInResult(user, None)
 
 
-# Long passwords people still pick (from public breach lists), and the program's own
-# words. Shorter common ones are already refused by the length rule.
-COMMON_PASSWORDS = frozenset(
-    [
-        "password1234",
-        "password12345",
-        "password123456",
-        "passwordpassword",
-        "123456789012",
-        "1234567890123",
-        "12345678901234",
-        "qwertyuiopasdf",
-        "qwertyuiop123",
-        "qwerty123456",
-        "1q2w3e4r5t6y",
-        "1qaz2wsx3edc",
-        "iloveyou1234",
-        "abcdefghijkl",
-        "abcdef123456",
-        "welcome12345",
-        "letmein12345",
-        "administrator",
-        "changeme1234",
-        "library12345",
-        "librarylibrary",
-        "studentsuccess",
-        "studentsuccess1",
-        "mentorship123",
-        "californiaca1",
-        "sunshine1234",
-        "football1234",
-        "baseball1234",
-        "monkey123456",
-        "dragon123456",
-        "princess1234",
-        "trustno1trustno1",
-        "aaaaaaaaaaaa",
-    ]
-)
+# zxcvbn estimates how many guesses a password takes against what it ships: lists of
+# breached and common passwords (30,000 from public breaches), words, names, keyboard
+# patterns, dates, repeats and sequences, with capitals, digits and l33t swaps, all
+# offline. Under 10^8 guesses ("Welcome2026!", "PASSWORD1234!", "123412341234") is refused.
+MIN_GUESSES_LOG10 = 8
+# Only the first characters are scored: zxcvbn's time grows with the length, and a
+# password this long is past any list.
+SCORED_CHARACTERS = 64
 
 
-def check_password_rules(password: str, email: str = "") -> None:
-    """Long enough, not a known common password, not one character or the email over again."""
+def too_easy_to_guess(password: str, *context: str) -> bool:
+    words = [part for text in context for part in re.split(r"[\W_]+", text.lower()) if part]
+    estimate = zxcvbn(password[:SCORED_CHARACTERS], user_inputs=words)
+    return estimate["guesses_log10"] < MIN_GUESSES_LOG10
+
+
+def check_password_rules(password: str, email: str = "", name: str = "") -> None:
+    """Long enough, not common or built from common parts, not the email over again."""
     problem = None
     lowered = password.lower()
     if len(password) < MIN_PASSWORD_LENGTH:
         problem = f"Use at least {MIN_PASSWORD_LENGTH} characters; a short sentence works well."
-    elif lowered in COMMON_PASSWORDS or len(set(lowered)) <= 2:
-        problem = "This password is too easy to guess; a short sentence of your own works well."
     elif email and email.split("@")[0].lower() in lowered and len(email.split("@")[0]) >= 4:
         problem = "Don't build your password from your email address."
+    elif too_easy_to_guess(password, email, name, "student success initiative library"):
+        problem = "This password is too easy to guess; a short sentence of your own works well."
     if problem:
         raise ValidationError(problem, field="password")
 
 
 def set_password(user: User, password: str, actor: User | None) -> None:
     """Set a new password; every session and set-password link issued before ends."""
-    check_password_rules(password, user.email)
+    check_password_rules(password, user.email, user.name)
     user.password_hash = hash_password(password)
     user.session_token = new_session_token()
+    # Whoever learned the old password may have copied the calendar address too.
+    user.calendar_token = None
     audit.record(actor, "set password", user, {"password": ["(hidden)", "(changed)"]})
+
+
+def end_sessions(user: User) -> None:
+    """Every session and remember-me cookie of `user` stops working (sign-out)."""
+    user.session_token = new_session_token()
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
     return URLSafeTimedSerializer(secret_key, salt=_LINK_SALT)
 
 
+def _link_fingerprint(user: User) -> str:
+    """What a set-password link is bound to: the email it was sent to and the password
+    it replaces. A new password spends the link; a changed email ends it (the link went
+    to the old address); signing out does not."""
+    subject = f"{user.email}\n{user.password_hash or ''}".encode()
+    return hashlib.sha256(subject).hexdigest()[:32]
+
+
 def make_password_token(user: User, secret_key: str) -> str:
-    # Tied to the current session token: once a password is set, the link is spent.
-    return _serializer(secret_key).dumps([user.id, user.session_token])
+    return _serializer(secret_key).dumps([user.id, _link_fingerprint(user)])
 
 
 class InvalidLink(Exception):
@@ -149,7 +142,7 @@ class InvalidLink(Exception):
 
 def user_from_password_token(token: str, secret_key: str, max_age: int) -> User:
     try:
-        user_id, session_token = _serializer(secret_key).loads(token, max_age=max_age)
+        user_id, fingerprint = _serializer(secret_key).loads(token, max_age=max_age)
     except SignatureExpired as error:
         raise InvalidLink("This link has expired. Ask for a new one below.") from error
     except (BadSignature, ValueError, TypeError) as error:
@@ -157,7 +150,7 @@ def user_from_password_token(token: str, secret_key: str, max_age: int) -> User:
     user = db.session.get(User, user_id)
     if user is None or not user.active:
         raise InvalidLink("This link is not valid. Ask for a new one below.")
-    if user.session_token != session_token:
+    if not hmac.compare_digest(_link_fingerprint(user), str(fingerprint)):
         raise InvalidLink("This link has already been used. Ask for a new one below.")
     return user
 

@@ -16,7 +16,9 @@ from one fetch to the next, so a client updates an event instead of duplicating 
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import unicodedata
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from urllib.parse import urlsplit
@@ -53,12 +55,18 @@ TOKEN_BYTES = 32  # token_urlsafe(32): 43 characters, within the column's 64
 def new_calendar_token(user: User) -> str:
     """Give `user` a new feed token; the previous address (if any) stops working."""
     action = "reset calendar link" if user.calendar_token else "create calendar link"
-    user.calendar_token = secrets.token_urlsafe(TOKEN_BYTES)
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    # Only the digest is stored (as for API tokens): a copy of the database opens no feed.
+    user.calendar_token = calendar_token_digest(token)
     # The token is a secret: the audit row says what happened, never the value.
     event = audit.record(user, action, user)
     # Not the library's work: it must not count as activity in the at-risk rules.
     event.library_id = None
-    return user.calendar_token
+    return token
+
+
+def calendar_token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
 
 
 def user_by_calendar_token(token: str) -> User | None:
@@ -66,8 +74,16 @@ def user_by_calendar_token(token: str) -> User | None:
     if not token or len(token) > 64:
         return None
     return db.session.scalar(
-        sa.select(User).where(User.calendar_token == token, User.active.is_(True))
+        sa.select(User).where(
+            User.calendar_token == calendar_token_digest(token), User.active.is_(True)
+        )
     )
+
+
+def _one_line(text: str) -> str:
+    """A name stored before line breaks were refused must not break the whole feed
+    (an iCalendar property is one line)."""
+    return " ".join("".join(" " if unicodedata.category(c) == "Cc" else c for c in text).split())
 
 
 # The feed -------------------------------------------------------------------------
@@ -105,7 +121,7 @@ def _all_day(uid: str, day: date, summary: str, now: datetime, category: str) ->
     event.add("dtstamp", now)
     event.add("dtstart", day)
     event.add("dtend", day + timedelta(days=1))
-    event.add("summary", summary)
+    event.add("summary", _one_line(summary))
     event.add("categories", [category])
     event.add("transp", "TRANSPARENT")  # a due date, not a busy slot
     return event
@@ -172,7 +188,7 @@ def calendar_for(
     calendar.add("version", "2.0")
     calendar.add("calscale", "GREGORIAN")
     calendar.add("method", "PUBLISH")
-    calendar.add("x-wr-calname", f"Student Success Initiative — {user.name}")
+    calendar.add("x-wr-calname", _one_line(f"Student Success Initiative — {user.name}"))
     calendar.add("x-wr-caldesc", "Check-ins and milestones of the mentor–pilot library program")
     calendar.add("x-wr-timezone", time_zone)
     calendar.add("refresh-interval", REFRESH, parameters={"VALUE": "DURATION"})

@@ -172,7 +172,13 @@ def notices(case_study: CaseStudy, transition: Transition, actor: User, url: str
     person who acted."""
     library = case_study.library
     if transition is SUBMIT:
-        mentors = people_to_tell(active_pairings_of_library(library.id))
+        # Its mentors only: a mentor library's pilots do not read its drafts.
+        mentored_by = [
+            pairing
+            for pairing in active_pairings_of_library(library.id)
+            if pairing.pilot.library_id == library.id
+        ]
+        mentors = people_to_tell(mentored_by)
         people = active_staff() + [
             user for other, users in mentors.items() if other != library.id for user in users
         ]

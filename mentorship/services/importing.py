@@ -26,6 +26,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -335,6 +336,8 @@ class _Row:
             self.error(column, "is required")
         elif len(value) > max_length:
             self.error(column, f"is {len(value)} characters long; at most {max_length}")
+        elif any(unicodedata.category(c) == "Cc" for c in value):
+            self.error(column, "holds a line break or another invisible character")
         return value
 
     def county(self, column: str = "county") -> str:

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
 from ..extensions import db
-from ..models import User
+from ..models import ApiToken, User
+from ..models.base import utcnow
 from ..models.user import new_session_token
 from . import audit
 from .errors import Conflict
@@ -56,6 +58,14 @@ def set_active(obj: Any, active: bool, actor: User | None) -> None:
         # A deactivated person's sessions, remember-me cookies and set-password links end
         # for good: reactivating them later does not revive a browser left signed in.
         obj.session_token = new_session_token()
+        # Their calendar address and API tokens end too, and stay ended: a reactivated
+        # person makes a new calendar link, and staff issue new tokens if still needed.
+        obj.calendar_token = None
+        for token in db.session.scalars(
+            sa.select(ApiToken).where(ApiToken.user_id == obj.id, ApiToken.revoked_at.is_(None))
+        ):
+            token.revoked_at = utcnow()
+            token.revoked_by_id = actor.id if actor else None
     audit.record(
         actor, "reactivate" if active else "deactivate", obj, {"active": [not active, active]}
     )

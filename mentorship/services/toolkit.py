@@ -8,7 +8,6 @@ the matched words marked). A bad file is reported by name and left out; the app 
 
 from __future__ import annotations
 
-import html as htmllib
 import logging
 import re
 import sqlite3
@@ -17,10 +16,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import frontmatter
-import markdown
-import nh3
 import yaml
 from markupsafe import Markup, escape
+
+from ..rendering import Heading, plain_text, render_document
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +43,6 @@ PAGE_ATTRIBUTES = {
     "a": {"href", "title"},
     "th": {"scope"},
 }
-
-
-@dataclass(frozen=True)
-class Heading:
-    level: int
-    anchor: str
-    text: str
 
 
 @dataclass(frozen=True)
@@ -101,27 +93,7 @@ class BadPage(ValueError):
 
 def render(text: str) -> tuple[Markup, tuple[Heading, ...]]:
     """Markdown → sanitised HTML whose headings carry anchors, and the headings."""
-    converter = markdown.Markdown(extensions=["toc", "tables", "sane_lists"])
-    html = converter.convert(text)
-    headings: list[Heading] = []
-
-    def walk(tokens):
-        for token in tokens:
-            if token["level"] in (2, 3):
-                headings.append(Heading(token["level"], token["id"], token["name"]))
-            walk(token["children"])
-
-    walk(converter.toc_tokens)
-    clean = nh3.clean(
-        html,
-        tags=PAGE_TAGS,
-        attributes=PAGE_ATTRIBUTES,
-        url_schemes={"http", "https", "mailto"},
-        link_rel="noopener noreferrer",
-    )
-    return Markup(clean), tuple(
-        Heading(h.level, h.anchor, Markup(h.text).striptags()) for h in headings
-    )
+    return render_document(text, PAGE_TAGS, PAGE_ATTRIBUTES)
 
 
 def parse(path: Path, downloads_dir: Path) -> Page:
@@ -220,12 +192,7 @@ def _index(toolkit: Toolkit) -> sqlite3.Connection:
     return index
 
 
-def _plain_text(text: str) -> str:
-    """What a reader sees of the Markdown, for indexing and snippets: rendered, then every
-    tag dropped (links keep their words, never their address; raw HTML never shows)."""
-    html = markdown.markdown(text or "", extensions=["tables", "sane_lists"])
-    words = htmllib.unescape(nh3.clean(html, tags=set(), clean_content_tags={"script", "style"}))
-    return re.sub(r"\s+", " ", words).strip()
+_plain_text = plain_text  # the one Markdown renderer's reading of it
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,7 @@
 """schools of every kind of LEA, identifiers, per-school and grade figures, summer readers, resource use
 
 Revision ID: 0014
-Revises: 0012
+Revises: 0013
 Create Date: 2026-12-02 00:18:02.316207
 
 Existing rows: every school district stays, as an LEA of kind "school district"; every
@@ -32,7 +32,7 @@ COUNTIES = (
 
 # revision identifiers, used by Alembic.
 revision = "0014"
-down_revision = "0012"
+down_revision = "0013"
 branch_labels = None
 depends_on = None
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import pytest
 from playwright.sync_api import expect
@@ -48,7 +49,12 @@ def test_a_state_official_filters_drills_down_and_downloads(page, live_server, a
     # A CSV of a table, with the same filter.
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV of Figures by county").click()
-    rows = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8"))))
+    # Named after the table, the filters and the day; a byte-order mark for Excel.
+    assert re.fullmatch(
+        r"rollup-counties-.*san-mateo.*-\d{4}-\d{2}-\d{2}\.csv", download.value.suggested_filename
+    )
+    assert download.value.path().read_bytes().startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(download.value.path().read_text(encoding="utf-8-sig"))))
     assert rows[0][:3] == ["County", "Pilot libraries", "Mentor libraries"]
     assert len(rows) == 59
 
@@ -61,7 +67,7 @@ def test_a_state_official_filters_drills_down_and_downloads(page, live_server, a
     assert_accessible(axe, page, "rollup-library")
     with page.expect_download() as download:
         page.get_by_role("link", name="Download CSV of School partners").click()
-    text = download.value.path().read_text(encoding="utf-8")
+    text = download.value.path().read_text(encoding="utf-8-sig")
     assert text.startswith("School district,")
 
     page.get_by_role("link", name="Annual report (SB 321 figures) by school year").click()

@@ -75,6 +75,7 @@ PARAMETERS = {
         "in": "query",
         "description": "Page number, from 1. A page past the last has no data.",
         "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID, "default": 1},
+        "example": 1,
     },
     "per_page": {
         "name": "per_page",
@@ -86,6 +87,7 @@ PARAMETERS = {
             "maximum": MAX_PER_PAGE,
             "default": DEFAULT_PER_PAGE,
         },
+        "example": 20,
     },
 }
 
@@ -124,7 +126,9 @@ def item_operation(summary: str, item: str, id_name: str) -> dict[str, Any]:
     return {
         "get": {
             "summary": summary,
-            "parameters": [{"name": id_name, "in": "path", "required": True, "schema": ID}],
+            "parameters": [
+                {"name": id_name, "in": "path", "required": True, "schema": ID, "example": 1}
+            ],
             "responses": {
                 "200": _ok(obj({"data": ref(item)})),
                 **_errors("Unauthorized", "Forbidden", "NotFound"),
@@ -149,8 +153,20 @@ def object_operation(
     }
 
 
+# A value each filter is shown with (and that the examples phase of the API's tests sends).
+EXAMPLES = {
+    "library_id": 1,
+    "cohort_id": 1,
+    "county": "Alameda",
+    "since": "2026-01-01",
+    "system": "Pacific Library Partnership",
+    "year": "2025-26",
+}
+
+
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
-    return {"name": name, "in": "query", "description": description, "schema": schema}
+    parameter = {"name": name, "in": "query", "description": description, "schema": schema}
+    return {**parameter, "example": EXAMPLES[name]} if name in EXAMPLES else parameter
 
 
 OUTCOME_FILTERS = [

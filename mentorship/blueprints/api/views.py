@@ -39,7 +39,12 @@ def error_response(status: int, message: str):
     response = jsonify(error={"status": status, "message": message})
     response.status_code = status
     if status == 401:
-        response.headers["WWW-Authenticate"] = 'Bearer realm="api"'
+        # RFC 6750: a request without a token gets the bare challenge; one whose token
+        # was refused is told so, and a client knows to ask for a new token.
+        sent = bool(request.headers.get("Authorization"))
+        response.headers["WWW-Authenticate"] = 'Bearer realm="api"' + (
+            ', error="invalid_token"' if sent else ""
+        )
     return response
 
 
@@ -56,6 +61,20 @@ for _code in (400, 403, 404, 405, 429, 500):
 bp.register_error_handler(HTTPException, http_error)
 
 
+ALLOWED_METHODS = "GET, HEAD, OPTIONS"  # the API only reads
+
+
+@bp.before_request
+def answer_options():
+    """OPTIONS says what the address answers to (no token needed, no body)."""
+    if request.method == "OPTIONS":
+        response = current_app.response_class(status=204)
+        response.headers.remove("Content-Type")  # no body, so no HTML either
+        response.headers["Allow"] = ALLOWED_METHODS
+        return response
+    return None
+
+
 @bp.before_request
 def require_token():
     if request.endpoint in PUBLIC_ENDPOINTS:
@@ -68,10 +87,24 @@ def require_token():
     return None
 
 
+@bp.before_request
+def refuse_empty_values():
+    """`since=` or `per_page=` with nothing after it is a mistake in the client's
+    address, not a request for the default: the document says 400, and so do we."""
+    for name, value in request.args.items(multi=True):
+        if not value.strip():
+            abort(400, f"“{_shown(name)}” is empty: give it a value or leave it out.")
+
+
 @bp.after_request
-def no_caching(response):
-    # Answers depend on the token; shared caches must not keep them.
-    response.headers.setdefault("Cache-Control", "no-store")
+def revalidate(response):
+    """Answers depend on the token: shared caches must not keep them, and a client keeps
+    one only to ask again with If-None-Match, which answers 304 when nothing changed."""
+    response.headers.setdefault("Cache-Control", "private, no-cache")
+    response.vary.add("Authorization")
+    if request.method in ("GET", "HEAD") and response.status_code == 200:
+        response.add_etag()
+        response.make_conditional(request)
     return response
 
 

@@ -4,10 +4,20 @@ from wtforms.validators import DataRequired, Email, EqualTo, Length
 
 from ...services.auth import MIN_PASSWORD_LENGTH
 
+EMAIL_MAX = 254  # the users.email column
+# Far past any real passphrase; Argon2 need not hash a megabyte.
+PASSWORD_MAX = 1000
+
 
 class LoginForm(FlaskForm):
-    email = EmailField("Email", validators=[DataRequired(message="Enter your email address.")])
-    password = PasswordField("Password", validators=[DataRequired(message="Enter your password.")])
+    email = EmailField(
+        "Email",
+        validators=[DataRequired(message="Enter your email address."), Length(max=EMAIL_MAX)],
+    )
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(message="Enter your password."), Length(max=PASSWORD_MAX)],
+    )
     remember = BooleanField("Keep me signed in on this device")
 
 
@@ -17,6 +27,7 @@ class ForgotPasswordForm(FlaskForm):
         validators=[
             DataRequired(message="Enter your email address."),
             Email(message="Enter an email address like name@library.org"),
+            Length(max=EMAIL_MAX),
         ],
     )
 
@@ -28,7 +39,8 @@ class SetPasswordForm(FlaskForm):
             DataRequired(message="Choose a password."),
             Length(
                 min=MIN_PASSWORD_LENGTH,
-                message=f"Use at least {MIN_PASSWORD_LENGTH} characters; a short sentence works well.",
+                max=PASSWORD_MAX,
+                message=f"Use at least {MIN_PASSWORD_LENGTH} characters (at most 1,000); a short sentence works well.",
             ),
         ],
         description=f"At least {MIN_PASSWORD_LENGTH} characters.",
@@ -38,5 +50,6 @@ class SetPasswordForm(FlaskForm):
         validators=[
             DataRequired(message="Type the password again."),
             EqualTo("password", message="The two passwords differ."),
+            Length(max=PASSWORD_MAX),
         ],
     )

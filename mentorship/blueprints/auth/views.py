@@ -2,7 +2,8 @@ import hashlib
 import hmac
 from urllib.parse import urlsplit
 
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, g, redirect, render_template, request, session, url_for
+from flask_limiter.util import get_remote_address
 from flask_login import current_user, login_user, logout_user
 
 from ...extensions import db, limiter
@@ -15,7 +16,7 @@ from .links import send_reset_link_after
 
 def _safe_next(target: str | None) -> str:
     """Only a path on this site; anything else goes home (no open redirect)."""
-    if target:
+    if target and target.isprintable():  # no CR/LF: a header cannot carry them (500)
         parts = urlsplit(target)
         if (
             not parts.scheme
@@ -36,16 +37,19 @@ def _account_limit() -> str:
 
 
 def _account_key() -> str:
-    """The account a sign-in or reset is for, whatever address it comes from.
+    """The account a sign-in or reset is for, *from this address*.
 
-    Keyed by a digest of the normalised email, so the shared store (Redis) never holds
-    an address, and unknown emails are counted just like known ones."""
+    Counting per account alone let anyone lock a person out from everywhere by typing
+    their email a few times; per account and address, only the typist's own address is
+    slowed. Keyed by a digest of the normalised email and the address, so the shared store
+    (Redis) never holds either, and unknown emails are counted just like known ones."""
     email = auth_service.normalise_email(request.form.get("email", ""))
     secret = current_app.config["SECRET_KEY"].encode()
-    return "account:" + hmac.new(secret, email.encode(), hashlib.sha256).hexdigest()[:32]
+    subject = f"{email}\n{get_remote_address()}".encode()
+    return "account:" + hmac.new(secret, subject, hashlib.sha256).hexdigest()[:32]
 
 
-# Per address (one host trying many accounts) and per account (many hosts, one account).
+# Per address (one host trying many accounts) and per account from that address.
 # Each endpoint counts apart: being locked out of sign-in still lets a person ask for a link.
 per_address = limiter.limit(_login_limit, methods=["POST"])
 per_account = limiter.limit(_account_limit, key_func=_account_key, methods=["POST"])
@@ -62,15 +66,32 @@ def login():
         result = auth_service.authenticate(form.email.data, form.password.data)
         if result.user:
             db.session.commit()  # last sign-in time
+            # A fresh session (and so a fresh CSRF token): nothing from before sign-in is
+            # carried into it, so a planted cookie or token cannot ride along.
+            _fresh_session()
             login_user(result.user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append(result.message)
     return form_page(render_template("auth/login.html", form=form))
 
 
+def _fresh_session() -> None:
+    session.clear()
+    # Flask-WTF keeps the token it made in `g`: one made earlier in this app context
+    # belongs to the old session and would be refused.
+    g.pop("csrf_token", None)
+
+
 @bp.post("/logout")
 def logout():
-    logout_user()
+    if current_user.is_authenticated:
+        # Ends the session on the server: the cookie (and a remember-me cookie) carries
+        # the person's session token, which is replaced here, so a copy of either no
+        # longer works. This signs the person out on their other devices too.
+        auth_service.end_sessions(current_user._get_current_object())
+        db.session.commit()
+        logout_user()
+        _fresh_session()  # nothing of the signed-in session stays (its CSRF token neither)
     flash("You are signed out.", "success")
     return redirect(url_for("auth.login"))
 
@@ -117,4 +138,5 @@ def _sign_in_afresh(user) -> None:
     # The link proved who they are: signed in at once, in a fresh session (any other
     # session ended with the password change).
     logout_user()
+    _fresh_session()  # a new CSRF token too, as at sign-in
     login_user(user)

@@ -1,6 +1,15 @@
 """A person's calendar feed: the page that gives its address, and the feed itself."""
 
-from flask import abort, current_app, flash, redirect, render_template, url_for
+from flask import (
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 
 from ...access import CALENDAR, require
@@ -38,14 +47,28 @@ def feed(token: str):
     response.headers["Cache-Control"] = f"private, max-age={FEED_MAX_AGE}"
     response.headers["Content-Disposition"] = 'inline; filename="student-success-initiative.ics"'
     response.headers["X-Robots-Tag"] = "noindex"
-    return response
+    # Calendar apps poll: an unchanged feed answers 304 to If-None-Match, without a body.
+    response.add_etag()
+    return response.make_conditional(request)
 
 
 @bp.get("/calendar")
 @require(CALENDAR, User)
 def index():
-    token = current_user.calendar_token
-    return render_template("calendar/index.html", feed_url=feed_url(token) if token else None)
+    # Only a digest is stored: the address is shown once, on the page after making it.
+    token = session.pop(_JUST_MADE, None) if current_user.calendar_token else None
+    response = current_app.make_response(
+        render_template(
+            "calendar/index.html",
+            has_link=bool(current_user.calendar_token),
+            feed_url=feed_url(token) if token else None,
+        )
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+_JUST_MADE = "calendar_token_just_made"
 
 
 @bp.post("/calendar/create")
@@ -54,7 +77,7 @@ def create():
     if current_user.calendar_token:  # a second click (or tab) must not reset the link
         flash("You already have a calendar link.", "info")
     else:
-        service.new_calendar_token(current_user._get_current_object())
+        session[_JUST_MADE] = service.new_calendar_token(current_user._get_current_object())
         db.session.commit()
         flash("Your calendar link is ready: subscribe to it below.", "success")
     return redirect(url_for("calendar.index"))
@@ -63,7 +86,7 @@ def create():
 @bp.post("/calendar/reset")
 @require(CALENDAR, User)
 def reset():
-    service.new_calendar_token(current_user._get_current_object())
+    session[_JUST_MADE] = service.new_calendar_token(current_user._get_current_object())
     db.session.commit()
     flash(
         "Your calendar link was reset: the old address no longer works. "

@@ -121,7 +121,8 @@ def show(case_study_id: int):
 
 
 def _show_page(case_study: CaseStudy, status: int = 200, **forms):
-    threads = service.threads(case_study)
+    # Who may comment is who may read comments: never state officials.
+    threads = service.threads(case_study) if may(current_user, COMMENT, case_study) else []
     comments = [c for t in threads for c in (t.comment, *t.replies)]
     return (
         render_template(
@@ -259,7 +260,7 @@ def comment(case_study_id: int):
 @require(VIEW, CaseStudy)
 def reply(case_study_id: int, comment_id: int):
     case_study = get_or_404(CaseStudy, case_study_id, COMMENT)
-    parent = db.get_or_404(CaseStudyComment, comment_id)
+    parent = get_or_404(CaseStudyComment, comment_id, COMMENT)
     if parent.case_study_id != case_study.id:
         abort(404)
     form = CommentForm(prefix=f"reply{parent.id}")

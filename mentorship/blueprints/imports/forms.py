@@ -3,7 +3,7 @@ from __future__ import annotations
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileAllowed, FileField, FileRequired, FileSize
 from wtforms import HiddenField, SelectField
-from wtforms.validators import AnyOf, InputRequired, ValidationError
+from wtforms.validators import AnyOf, InputRequired, Length, ValidationError
 
 from ...services.errors import DomainError
 from ...services.importing import KINDS, MAX_BYTES, TOO_LARGE, read_csv_text
@@ -37,5 +37,6 @@ class UploadForm(FlaskForm):
 class ConfirmForm(FlaskForm):
     """Carries the previewed file back; the server plans it again from scratch."""
 
-    kind = HiddenField(validators=[AnyOf(list(KINDS))])
-    text = HiddenField(validators=[InputRequired()])  # missing: a tampered form, not a file
+    kind = HiddenField(validators=[AnyOf(list(KINDS)), Length(max=40)])
+    # Missing: a tampered form, not a file. At most what a 2 MB file decodes to.
+    text = HiddenField(validators=[InputRequired(), Length(max=MAX_BYTES)])

@@ -72,7 +72,11 @@ class LibraryForm(RecordForm):
     contact_name = StringField("Main contact: name", validators=[Length(max=120)])
     contact_email = EmailField(
         "Main contact: email",
-        validators=[Optional(), Email(message="Enter an email address like name@library.org")],
+        validators=[
+            Optional(),
+            Email(message="Enter an email address like name@library.org"),
+            Length(max=254),
+        ],
     )
     contact_phone = StringField("Main contact: phone", validators=[Length(max=40)])
 

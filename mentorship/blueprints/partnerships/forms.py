@@ -38,7 +38,11 @@ def _yes_no(value):
 def _document_link(label: str) -> URLField:
     return URLField(
         label,
-        validators=[Optional(), URL(message="Enter a full address starting with https://")],
+        validators=[
+            Optional(),
+            URL(message="Enter a full address starting with https://"),
+            Length(max=500),
+        ],
         description="Optional: where the signed copy is kept (shared drive, document system).",
         filters=[lambda value: (value or "").strip()],
     )
@@ -97,7 +101,11 @@ class PartnershipForm(RecordForm):
     )
     contact_email = StringField(
         "District contact: email",
-        validators=[Optional(), Email(message="Enter an email address like name@district.org")],
+        validators=[
+            Optional(),
+            Email(message="Enter an email address like name@district.org"),
+            Length(max=254),
+        ],
     )
     contact_phone = StringField("District contact: phone", validators=[Length(max=40)])
     notes = TextAreaField(
@@ -249,7 +257,7 @@ class IlsUploadForm(FlaskForm):
 class IlsConfirmForm(FlaskForm):
     """Carries the previewed file back; the server plans it again from scratch."""
 
-    text = HiddenField(validators=[InputRequired()])
+    text = HiddenField(validators=[InputRequired(), Length(max=MAX_BYTES)])
 
 
 class PartnershipSchoolsForm(FlaskForm):

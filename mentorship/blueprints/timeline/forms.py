@@ -46,7 +46,11 @@ class MilestoneForm(VersionedForm):
     note = TextAreaField("Note", validators=[Length(max=5000)])
     evidence_url = URLField(
         "Evidence link",
-        validators=[Optional(), URL(message="Enter a full address starting with https://")],
+        validators=[
+            Optional(),
+            URL(message="Enter a full address starting with https://"),
+            Length(max=500),
+        ],
         description="Optional: the signed document, the launch photos, the report.",
         filters=[lambda value: (value or "").strip()],
     )

@@ -280,7 +280,7 @@ def new_step():
 @bp.route("/plan/steps/<int:step_id>/edit", methods=["GET", "POST"])
 @require(EDIT, MilestoneTemplate)
 def edit_step(step_id: int):
-    step = db.get_or_404(TemplateStep, step_id)
+    step = get_or_404(TemplateStep, step_id, EDIT)
     draft = service.existing_draft()
     if not step.template.is_draft:
         if draft is not None:  # the draft's copy of the step, if it still has one
@@ -310,7 +310,7 @@ def edit_step(step_id: int):
 @bp.post("/plan/steps/<int:step_id>/remove")
 @require(EDIT, MilestoneTemplate)
 def remove_step(step_id: int):
-    step = db.get_or_404(TemplateStep, step_id)
+    step = get_or_404(TemplateStep, step_id, EDIT)
     if step.template.is_draft:
         service.remove_step(step, current_user)
         db.session.commit()
