@@ -34,8 +34,8 @@ from tests.helpers import (
 ROLES = ("anonymous", "staff", "pilot", "mentor", "state")
 STAFF_ONLY = {"anonymous": 302, "staff": 200, "pilot": 403, "mentor": 403, "state": 403}
 EVERYONE = {"anonymous": 302, "staff": 200, "pilot": 200, "mentor": 200, "state": 200}
-# POSTs of an empty form: staff see the form again with errors (200), nothing stored.
-STAFF_POST = STAFF_ONLY
+# POSTs of an empty form: staff see the form again with errors (400), nothing stored.
+STAFF_POST = {**STAFF_ONLY, "staff": 400}
 STAFF_TOGGLE = {**STAFF_ONLY, "staff": 302}
 CHECK_IN_POST = {"anonymous": 302, "staff": 400, "pilot": 400, "mentor": 400, "state": 403}
 SIDES = ("staff", "pilot", "mentor")  # staff and the people of the paired library

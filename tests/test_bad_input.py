@@ -460,6 +460,64 @@ def _email_link_form(world: World, endpoint: str) -> Form:
     return form
 
 
+# What nobody could mean, per kind of field; a field a person types in is left empty.
+IMPOSSIBLE = {
+    "date": "2026-02-30",
+    "number": "twelve",
+    "email": "@",
+    "url": "javascript:alert(1)",
+    "select": "no such choice",
+    "radio": "no such choice",
+}
+PERSON_FILLS = {"text", "textarea", "password", "search", "tel", "file", *IMPOSSIBLE}
+
+
+def _form_for(world: World, endpoint: str) -> Form:
+    form = world.forms.get(endpoint)
+    if form is None and endpoint in FROM_EMAIL:
+        form = _email_link_form(world, endpoint)
+    assert form is not None, f"no page showed a form for {endpoint}"
+    return form
+
+
+def test_every_refused_form_answers_400_and_keeps_what_was_typed(world):
+    """The one status for an invalid form: every POST route whose form has something to
+    fill in is posted with it empty (or impossible: a 30th of February, letters in a
+    number, a choice not offered) and answers 400, with the message on the page, what was
+    typed kept and nothing stored. Button-only forms (hidden fields, checkboxes) have
+    nothing to get wrong and are left to the test below."""
+    checked = []
+    for endpoint in POST_ENDPOINTS:
+        form = _form_for(world, endpoint)
+        filled = {n: f for n, f in form.fields.items() if f.kind in PERSON_FILLS}
+        if not filled:
+            continue
+        data = {n: f.value for n, f in form.fields.items() if n not in filled}
+        data.update({n: IMPOSSIBLE.get(f.kind, "") for n, f in filled.items()})
+        data = {n: v for n, v in data.items() if not n.endswith("csrf_token")}
+        client, token = world.clients[form.persona], world.tokens[form.persona]
+        with world.app.app_context():
+            before = _row_counts()
+            db.session.rollback()
+        tokens = {name: token for name in form.fields if name.endswith("csrf_token")}
+        response = client.post(
+            form.action,
+            data={"csrf_token": token, **tokens, **data},
+            content_type="multipart/form-data" if form.multipart else None,
+        )
+        page = response.get_data(as_text=True)
+        assert response.status_code == 400, (endpoint, response.status_code, data)
+        assert VISIBLE_MESSAGE.search(page), (endpoint, page[:2000])
+        for name, form_field in filled.items():
+            if form_field.kind in ("date", "number"):
+                assert f'value="{data[name]}"' in page, (endpoint, name)  # kept as typed
+        with world.app.app_context():
+            assert _row_counts() == before, endpoint
+            db.session.rollback()
+        checked.append(endpoint)
+    assert len(checked) >= 30, checked  # the walk found the app's forms
+
+
 @pytest.mark.parametrize("endpoint", POST_ENDPOINTS)
 def test_generated_input_never_breaks_a_form(world, endpoint):
     form = world.forms.get(endpoint)

@@ -99,7 +99,7 @@ def test_an_upload_that_is_not_csv_text_is_refused_beside_the_field(
 ):
     response = _upload(staff, data, filename)
     page = response.get_data(as_text=True)
-    assert response.status_code == 200
+    assert response.status_code == 400
     assert 'id="file-error"' in page and message in page
     assert "Confirm:" not in page  # no preview, nothing to store
     _nothing_stored(app)

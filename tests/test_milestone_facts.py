@@ -459,7 +459,7 @@ def test_staff_name_a_steps_fact_in_the_plan_editor(client, app):
         "completed_by_agreement": "",
     }
     refused = client.submit(edit_url, values)
-    assert refused.status_code == 200 and "Choose the stage that completes this step" in (
+    assert refused.status_code == 400 and "Choose the stage that completes this step" in (
         refused.get_data(as_text=True)
     )
     saved = client.submit(edit_url, {**values, "completed_by_stage": "3"})

@@ -439,7 +439,9 @@ def test_who_reads_and_changes_a_pilots_milestones(client, app, email, timeline,
         f"/milestones/{ids['milestone']}", {"version": "1", "status": "in progress"}
     )
     assert response.status_code == edit
-    assert client.submit(f"/milestones/{ids['milestone']}/done", {"version": "1"}).status_code in (
+    # A stale version with a date (the date is asked): refused and sent back, or not found.
+    done = {"version": "1", "done_on": "2025-09-20"}
+    assert client.submit(f"/milestones/{ids['milestone']}/done", done).status_code in (
         edit,
         302,
     )

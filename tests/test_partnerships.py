@@ -323,7 +323,7 @@ def test_a_pilot_adds_a_district_moves_its_stage_and_records_an_agreement(client
         },
     )
     text = bad.get_data(as_text=True)
-    assert bad.status_code == 200 and "Enter a number from 1 to 999" in text
+    assert bad.status_code == 400 and "Enter a number from 1 to 999" in text
     assert "Enter the date of the first contact" in text and 'value="Ana Ruiz"' in text
     with app.app_context():
         assert row_count(Partnership) == 2

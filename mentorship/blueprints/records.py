@@ -12,7 +12,18 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask.typing import ResponseReturnValue
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from wtforms import SelectField, StringField, TextAreaField
@@ -89,21 +100,43 @@ def commit_or_show(form: FlaskForm, action: Callable[[], Any]) -> Any | None:
         return None
 
 
+def form_page(page: ResponseReturnValue) -> Response:
+    """A form's page: as rendered when shown (GET), **400** when a POST comes back to it.
+
+    A POST only comes back to its form when it was refused (a field is invalid, or a
+    service's `DomainError` was put beside its field), so nothing was stored; the 400
+    lets scripts, the access matrix and monitoring tell a refused submission from a
+    shown page. A page that chose its own status (409 for a stale edit) keeps it."""
+    response = make_response(page)
+    if request.method == "POST" and response.status_code == 200:
+        response.status_code = 400
+    return response
+
+
 def save_from_form(
     form: FlaskForm,
     action: Callable[[], Any],
     success: str | Callable[[Any], str],
     next_url: str | Callable[[Any], str],
-) -> Any | None:
-    """The usual POST: valid input → `action` as one transaction → a message and a
-    redirect. None means "show the form again" (its errors are beside the fields)."""
-    if not form.validate_on_submit():
-        return None
-    result = commit_or_show(form, lambda: action() or True)
-    if result is None:
-        return None
-    flash(success(result) if callable(success) else success, "success")
-    return redirect(next_url(result) if callable(next_url) else next_url)
+    page: Callable[[], ResponseReturnValue],
+    after: Callable[[Any], None] | None = None,
+) -> Response:
+    """The one way a view handles a POSTed form: validate → act → commit → message → redirect.
+
+    A valid form runs `action` (one service call) as one transaction, then `after` (what
+    waits for the commit, such as an email) with its result, flashes `success` and
+    redirects to `next_url`. Otherwise `page` draws the form again: on a GET as it is,
+    and for a refused POST with **status 400**, the messages beside the fields (WTForms'
+    own, or a service's `DomainError` put on its `field`, or flashed above the form when
+    it names none) and what the person typed kept. Nothing was stored."""
+    if form.validate_on_submit():
+        result = commit_or_show(form, lambda: action() or True)
+        if result is not None:
+            if after is not None:
+                after(result)
+            flash(success(result) if callable(success) else success, "success")
+            return redirect(next_url(result) if callable(next_url) else next_url)
+    return form_page(page())
 
 
 def recent_changes(obj: Any, limit: int = 10) -> list[AuditEvent]:
@@ -173,17 +206,14 @@ class RecordPages:
 
     def new(self):
         form = self.form_class()
-        if form.validate_on_submit():
-            obj = commit_or_show(form, lambda: self._create(form.values()))
-            if obj is not None:
-                if self.after_create:
-                    self.after_create(obj)
-                flash(
-                    f"{self.noun.capitalize()} “{form.values().get('name', '')}” was added.",
-                    "success",
-                )
-                return redirect(url_for(f"{self.endpoint}.show", object_id=obj.id))
-        return render_template("records/form.html", pages=self, form=form, obj=None)
+        return save_from_form(
+            form,
+            lambda: self._create(form.values()),
+            lambda obj: f"{self.noun.capitalize()} “{form.values().get('name', '')}” was added.",
+            lambda obj: url_for(f"{self.endpoint}.show", object_id=obj.id),
+            lambda: render_template("records/form.html", pages=self, form=form, obj=None),
+            after=self.after_create,
+        )
 
     def _create(self, values: dict) -> Any:
         if self.create is not None:
@@ -203,12 +233,14 @@ class RecordPages:
     def edit(self, object_id: int):
         obj = get_or_404(self.model, object_id, EDIT)
         form = self.form_class(obj=obj)
-        if form.validate_on_submit():
-            update = self.update or records.update
-            if commit_or_show(form, lambda: update(obj, form.values(), current_user) or True):
-                flash(f"Your changes to this {self.noun} were saved.", "success")
-                return redirect(url_for(f"{self.endpoint}.show", object_id=object_id))
-        return render_template("records/form.html", pages=self, form=form, obj=obj)
+        update = self.update or records.update
+        return save_from_form(
+            form,
+            lambda: update(obj, form.values(), current_user),
+            f"Your changes to this {self.noun} were saved.",
+            url_for(f"{self.endpoint}.show", object_id=object_id),
+            lambda: render_template("records/form.html", pages=self, form=form, obj=obj),
+        )
 
     def set_active(self, object_id: int):
         obj = get_or_404(self.model, object_id, DEACTIVATE)

@@ -10,7 +10,7 @@ from ...services import api_tokens as service
 from ...services.errors import Conflict
 from ...tables import Column, csv_response
 from ...templating import local_datetime
-from ..records import commit_or_show, recent_changes
+from ..records import commit_or_show, form_page, recent_changes
 from . import bp
 from .forms import ApiTokenForm
 
@@ -61,7 +61,7 @@ def new():
             )
             response.headers["Cache-Control"] = "no-store"
             return response
-    return render_template("api_tokens/new.html", form=form)
+    return form_page(render_template("api_tokens/new.html", form=form))
 
 
 @bp.get("/<int:token_id>")

@@ -8,7 +8,7 @@ from flask_login import current_user, login_user, logout_user
 
 from ...extensions import db, limiter
 from ...services import auth as auth_service
-from ...services.errors import ValidationError
+from ..records import form_page, save_from_form
 from . import bp
 from .forms import ForgotPasswordForm, LoginForm, SetPasswordForm
 from .links import send_reset_link_after
@@ -72,7 +72,7 @@ def login():
             login_user(result.user, remember=form.remember.data)
             return redirect(_safe_next(request.args.get("next")))
         form.password.errors.append(result.message)
-    return render_template("auth/login.html", form=form)
+    return form_page(render_template("auth/login.html", form=form))
 
 
 def _fresh_session() -> None:
@@ -112,7 +112,7 @@ def forgot_password():
         if user and user.active:
             send_reset_link_after(response, user.id)
         return response
-    return render_template("auth/forgot_password.html", form=form)
+    return form_page(render_template("auth/forgot_password.html", form=form))
 
 
 @bp.route("/set-password/<token>", methods=["GET", "POST"])
@@ -124,18 +124,19 @@ def set_password(token: str):
     except auth_service.InvalidLink as error:
         return render_template("auth/link_invalid.html", message=str(error)), 400
     form = SetPasswordForm()
-    if form.validate_on_submit():
-        try:
-            auth_service.set_password(user, form.password.data, actor=user)
-        except ValidationError as error:
-            form.password.errors.append(error.message)
-        else:
-            db.session.commit()
-            # The link proved who they are: signed in at once, in a fresh session (any
-            # other session ended with the password change).
-            logout_user()
-            _fresh_session()  # a new CSRF token too, as at sign-in
-            login_user(user)
-            flash("Your password is set and you are signed in.", "success")
-            return redirect(url_for("home.index"))
-    return render_template("auth/set_password.html", form=form, user=user)
+    return save_from_form(
+        form,
+        lambda: auth_service.set_password(user, form.password.data, actor=user),
+        "Your password is set and you are signed in.",
+        url_for("home.index"),
+        lambda: render_template("auth/set_password.html", form=form, user=user),
+        after=lambda _: _sign_in_afresh(user),
+    )
+
+
+def _sign_in_afresh(user) -> None:
+    # The link proved who they are: signed in at once, in a fresh session (any other
+    # session ended with the password change).
+    logout_user()
+    _fresh_session()  # a new CSRF token too, as at sign-in
+    login_user(user)

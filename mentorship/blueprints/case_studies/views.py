@@ -21,8 +21,9 @@ from ...extensions import db
 from ...models import CardModel, CaseStudy, CaseStudyComment, DistrictSize, Library
 from ...models.library import COOPERATIVE_SYSTEMS
 from ...services import case_studies as service
+from ...services.errors import ValidationError
 from ...tables import Column, csv_response, figure_columns
-from ..records import commit_or_show, recent_changes
+from ..records import commit_or_show, recent_changes, save_from_form
 from . import bp, operations
 from .forms import CaseStudyForm, CommentForm, HideForm, SendBackForm, WithdrawForm
 
@@ -96,20 +97,20 @@ def _libraries_for(form: CaseStudyForm) -> None:
 def new():
     form = CaseStudyForm()
     _libraries_for(form)
-    if form.validate_on_submit():
+
+    def create() -> CaseStudy:
         library_id = form.library_id.data if "library_id" in form else current_user.library_id
         library = db.session.get(Library, library_id or 0)
         if library is None:
-            form.library_id.errors = ["Choose the library the case study is about."]
-        else:
-            made = commit_or_show(
-                form, lambda: operations.create(library, form.values(), current_user)
-            )
-            if made:
-                flash(f"Your draft “{made.title}” was saved.", "success")
-                return redirect(_url(made))
-    return render_template("case_studies/form.html", form=form, case_study=None), (
-        400 if form.errors else 200
+            raise ValidationError("Choose the library the case study is about.", "library_id")
+        return operations.create(library, form.values(), current_user)
+
+    return save_from_form(
+        form,
+        create,
+        lambda made: f"Your draft “{made.title}” was saved.",
+        _url,
+        lambda: render_template("case_studies/form.html", form=form, case_study=None),
     )
 
 
@@ -165,13 +166,12 @@ def edit(case_study_id: int):
     case_study = get_or_404(CaseStudy, case_study_id, EDIT)
     form = CaseStudyForm(obj=case_study)
     del form.library_id
-    if form.validate_on_submit() and commit_or_show(
-        form, lambda: operations.update(case_study, form.values(), current_user)
-    ):
-        flash("Your changes were saved.", "success")
-        return redirect(_url(case_study))
-    return render_template("case_studies/form.html", form=form, case_study=case_study), (
-        400 if form.errors else 200
+    return save_from_form(
+        form,
+        lambda: operations.update(case_study, form.values(), current_user),
+        "Your changes were saved.",
+        _url(case_study),
+        lambda: render_template("case_studies/form.html", form=form, case_study=case_study),
     )
 
 
@@ -247,12 +247,13 @@ def _reasoned(case_study, transition, form, run, key):
 def comment(case_study_id: int):
     case_study = get_or_404(CaseStudy, case_study_id, COMMENT)
     form = CommentForm()
-    if form.validate_on_submit() and commit_or_show(
-        form, lambda: operations.add_comment(case_study, form.body.data, current_user)
-    ):
-        flash("Your comment was added.", "success")
-        return redirect(_url(case_study, _anchor="comments"))
-    return _show_page(case_study, 400, comment_form=form)
+    return save_from_form(
+        form,
+        lambda: operations.add_comment(case_study, form.body.data, current_user),
+        "Your comment was added.",
+        _url(case_study, _anchor="comments"),
+        lambda: _show_page(case_study, comment_form=form),
+    )
 
 
 @bp.post("/<int:case_study_id>/comments/<int:comment_id>/replies")
@@ -263,12 +264,13 @@ def reply(case_study_id: int, comment_id: int):
     if parent.case_study_id != case_study.id:
         abort(404)
     form = CommentForm(prefix=f"reply{parent.id}")
-    if form.validate_on_submit() and commit_or_show(
-        form, lambda: operations.add_comment(case_study, form.body.data, current_user, parent)
-    ):
-        flash("Your reply was added.", "success")
-        return redirect(_url(case_study, _anchor=f"c{parent.id}"))
-    return _show_page(case_study, 400, **{f"reply{parent.id}": form})
+    return save_from_form(
+        form,
+        lambda: operations.add_comment(case_study, form.body.data, current_user, parent),
+        "Your reply was added.",
+        _url(case_study, _anchor=f"c{parent.id}"),
+        lambda: _show_page(case_study, **{f"reply{parent.id}": form}),
+    )
 
 
 def _comment_or_404(comment_id: int, action: str) -> CaseStudyComment:
@@ -283,13 +285,12 @@ def _comment_or_404(comment_id: int, action: str) -> CaseStudyComment:
 def edit_comment(comment_id: int):
     comment = _comment_or_404(comment_id, EDIT)
     form = CommentForm(obj=comment)
-    if form.validate_on_submit() and commit_or_show(
-        form, lambda: operations.edit_comment(comment, form.body.data, current_user)
-    ):
-        flash("Your comment was changed.", "success")
-        return redirect(_url(comment.case_study, _anchor=f"c{comment.id}"))
-    return render_template("case_studies/comment_form.html", form=form, comment=comment), (
-        400 if form.errors or request.method == "POST" else 200
+    return save_from_form(
+        form,
+        lambda: operations.edit_comment(comment, form.body.data, current_user),
+        "Your comment was changed.",
+        _url(comment.case_study, _anchor=f"c{comment.id}"),
+        lambda: render_template("case_studies/comment_form.html", form=form, comment=comment),
     )
 
 
@@ -301,12 +302,13 @@ def hide_comment(comment_id: int):
         flash("This comment is already hidden.", "info")
         return redirect(_url(comment.case_study, _anchor=f"c{comment.id}"))
     form = HideForm(prefix=f"hide{comment.id}")
-    if form.validate_on_submit() and commit_or_show(
-        form, lambda: operations.hide_comment(comment, form.reason.data, current_user)
-    ):
-        flash("The comment is hidden.", "success")
-        return redirect(_url(comment.case_study, _anchor=f"c{comment.id}"))
-    return _show_page(comment.case_study, 400, **{f"hide{comment.id}": form})
+    return save_from_form(
+        form,
+        lambda: operations.hide_comment(comment, form.reason.data, current_user),
+        "The comment is hidden.",
+        _url(comment.case_study, _anchor=f"c{comment.id}"),
+        lambda: _show_page(comment.case_study, **{f"hide{comment.id}": form}),
+    )
 
 
 @bp.post("/comments/<int:comment_id>/unhide")

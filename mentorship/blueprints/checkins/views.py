@@ -7,7 +7,7 @@ from ...models import ActionItem, CheckIn, CheckInMode, Pairing
 from ...services import checkins as service
 from ...tables import Column, csv_response
 from ...templating import local_today
-from ..records import commit_or_show, recent_changes
+from ..records import recent_changes, save_from_form
 from . import bp
 from .forms import CadenceForm, CheckInForm
 
@@ -48,21 +48,18 @@ def _blank_check_in_form(pairing: Pairing) -> CheckInForm:
     )
 
 
-def _page(pairing: Pairing, form: CheckInForm, cadence_form: CadenceForm, status: int = 200):
+def _page(pairing: Pairing, form: CheckInForm, cadence_form: CadenceForm):
     today = local_today()
-    return (
-        render_template(
-            "checkins/show.html",
-            pairing=pairing,
-            next_check_in=service.next_check_in(pairing, today),
-            check_ins=service.check_ins_of(pairing),
-            columns=CHECK_IN_COLUMNS,
-            form=form,
-            cadence_form=cadence_form,
-            may_log=may_log_check_in(current_user, pairing),
-            changes=recent_changes(pairing) if current_user.is_staff else [],
-        ),
-        status,
+    return render_template(
+        "checkins/show.html",
+        pairing=pairing,
+        next_check_in=service.next_check_in(pairing, today),
+        check_ins=service.check_ins_of(pairing),
+        columns=CHECK_IN_COLUMNS,
+        form=form,
+        cadence_form=cadence_form,
+        may_log=may_log_check_in(current_user, pairing),
+        changes=recent_changes(pairing) if current_user.is_staff else [],
     )
 
 
@@ -80,22 +77,22 @@ def show(pairing_id: int):
 def log(pairing_id: int):
     pairing = get_or_404(Pairing, pairing_id, CHECK_IN)
     form = _check_in_form(pairing)
-    if form.validate_on_submit():
-        check_in = commit_or_show(
-            form,
-            lambda: service.log_check_in(
-                pairing, form.values(), form.action_items(), current_user, local_today()
-            ),
+
+    def logged(check_in: CheckIn) -> str:
+        next_on = pairing.next_checkin_on
+        return f"The check-in of {check_in.held_on:%b %-d, %Y} was logged." + (
+            f" Next check-in: {next_on:%b %-d, %Y}." if next_on else ""
         )
-        if check_in:
-            next_on = pairing.next_checkin_on
-            flash(
-                f"The check-in of {check_in.held_on:%b %-d, %Y} was logged."
-                + (f" Next check-in: {next_on:%b %-d, %Y}." if next_on else ""),
-                "success",
-            )
-            return redirect(_page_url(pairing.id))
-    return _page(pairing, form, CadenceForm(formdata=None, obj=pairing), 400)
+
+    return save_from_form(
+        form,
+        lambda: service.log_check_in(
+            pairing, form.values(), form.action_items(), current_user, local_today()
+        ),
+        logged,
+        _page_url(pairing.id),
+        lambda: _page(pairing, form, CadenceForm(formdata=None, obj=pairing)),
+    )
 
 
 @bp.post("/pairings/<int:pairing_id>/cadence")
@@ -103,14 +100,13 @@ def log(pairing_id: int):
 def cadence(pairing_id: int):
     pairing = get_or_404(Pairing, pairing_id, CHECK_IN)
     form = CadenceForm()
-    if form.validate_on_submit():
-        saved = commit_or_show(
-            form, lambda: service.set_cadence(pairing, form.cadence.data, current_user) or True
-        )
-        if saved:
-            flash(f"You now meet {pairing.cadence.value}.", "success")
-            return redirect(_page_url(pairing.id))
-    return _page(pairing, _blank_check_in_form(pairing), form, 400)
+    return save_from_form(
+        form,
+        lambda: service.set_cadence(pairing, form.cadence.data, current_user),
+        lambda _: f"You now meet {pairing.cadence.value}.",
+        _page_url(pairing.id),
+        lambda: _page(pairing, _blank_check_in_form(pairing), form),
+    )
 
 
 @bp.post("/action-items/<int:item_id>/done")

@@ -78,8 +78,9 @@ def add_participation(object_id: int):
         lambda: cohort_service.add_participation(cohort, form.values(), current_user),
         lambda added: f"{added.library.name} joined {cohort.name} as {added.role.value}.",
         url_for("cohorts.show", object_id=cohort.id),
-    ) or render_template(
-        "cohorts/participation_form.html", form=form, cohort=cohort, participation=None
+        lambda: render_template(
+            "cohorts/participation_form.html", form=form, cohort=cohort, participation=None
+        ),
     )
 
 
@@ -88,19 +89,17 @@ def add_participation(object_id: int):
 def edit_participation(participation_id: int):
     participation = get_or_404(Participation, participation_id, EDIT)
     form = ParticipationForm(obj=participation)
-    saved = save_from_form(
+    return save_from_form(
         form,
         lambda: cohort_service.update_participation(participation, form.values(), current_user),
         "The participation was saved.",
         url_for("cohorts.show", object_id=participation.cohort_id),
-    )
-    if saved:
-        return saved
-    return render_template(
-        "cohorts/participation_form.html",
-        form=form,
-        cohort=participation.cohort,
-        participation=participation,
+        lambda: render_template(
+            "cohorts/participation_form.html",
+            form=form,
+            cohort=participation.cohort,
+            participation=participation,
+        ),
     )
 
 

@@ -7,7 +7,7 @@ from ...models import Library, LibrarySource, School, SchoolDistrict
 from ...services import schools as school_service
 from ...services.errors import DomainError
 from ...tables import Column
-from ..records import RecordPages
+from ..records import RecordPages, form_page
 from . import bp
 from .forms import SchoolDistrictForm, SchoolLibraryForm
 
@@ -64,7 +64,7 @@ def set_school_library(object_id: int):
     url = url_for("districts.show", object_id=district.id) + "#schools"
     if not form.validate():
         flash("Choose a school and a library from the lists.", "error")
-        return redirect(url)
+        return form_page(pages.show(district.id))  # refused: 400, the message above the list
     school = db.session.get(School, form.school_id.data)
     library = db.session.get(Library, form.library_id.data) if form.library_id.data else None
     suggested = school_service.suggested_libraries([school])[school.id]

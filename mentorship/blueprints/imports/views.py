@@ -18,6 +18,7 @@ from ...models import Library, User
 from ...services import importing
 from ...services.errors import DomainError
 from ..auth.links import send_password_link
+from ..records import form_page
 from . import bp
 from .forms import ConfirmForm, UploadForm
 
@@ -52,7 +53,7 @@ def upload():
     form = UploadForm(kind=request.args.get("kind"))
     if form.validate_on_submit():
         return _preview(importing.plan_import(form.kind.data, form.text), form.text)
-    return render_template("imports/upload.html", form=form, kinds=importing.KINDS)
+    return form_page(render_template("imports/upload.html", form=form, kinds=importing.KINDS))
 
 
 @bp.post("/confirm")

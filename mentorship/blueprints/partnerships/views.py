@@ -22,7 +22,7 @@ from ...services.libraries import participations_of
 from ...services.rollup.years import SchoolYear, school_years
 from ...tables import OUTCOME_REPORT_COLUMNS, Column, csv_response
 from ...templating import local_today
-from ..records import recent_changes, save_from_form, set_active_from_form
+from ..records import form_page, recent_changes, save_from_form, set_active_from_form
 from . import bp
 from .forms import (
     AgreementForm,
@@ -109,6 +109,10 @@ def library_partners(library_id: int):
     partnerships = service.partnerships_of(library.id)
     if request.args.get("format") == "csv":
         return csv_response(f"school-partners-{library.id}", PARTNERSHIP_COLUMNS, partnerships)
+    return _partners_page(library, partnerships, _year_form())
+
+
+def _partners_page(library: Library, partnerships, year_form: YearFiguresForm):
     letters = [
         (participation, service.letter_of(participation))
         for participation in participations_of(library.id)
@@ -125,7 +129,7 @@ def library_partners(library_id: int):
         expiring_columns=EXPIRING_COLUMNS[1:],
         may_add=may(current_user, CREATE, Partnership(library_id=library.id)),
         year_figures=schools.year_figures(library.id),
-        year_form=_year_form(),
+        year_form=year_form,
     )
 
 
@@ -142,20 +146,15 @@ def year_figures(library_id: int):
     if not may(current_user, CREATE, Partnership(library_id=library.id)):
         abort(404)  # as for every change to another library's records
     form = _year_form(request.form)
-    url = url_for("partnerships.library_partners", library_id=library.id) + "#year-figures"
-    if form.validate():
-        try:
-            schools.record_year_figures(library, form.school_year.data, form.values(), current_user)
-            db.session.commit()
-            flash(f"Figures for {SchoolYear(form.school_year.data).label} were saved.", "success")
-            return redirect(url)
-        except DomainError as error:
-            db.session.rollback()
-            flash(error.message, "error")
-    for problems in form.errors.values():
-        for problem in problems:
-            flash(problem, "error")
-    return redirect(url)
+    return save_from_form(
+        form,
+        lambda: schools.record_year_figures(
+            library, form.school_year.data, form.values(), current_user
+        ),
+        lambda _: f"Figures for {SchoolYear(form.school_year.data).label} were saved.",
+        url_for("partnerships.library_partners", library_id=library.id) + "#year-figures",
+        lambda: _partners_page(library, service.partnerships_of(library.id), form),
+    )
 
 
 @bp.route("/libraries/<int:library_id>/partners/new", methods=["GET", "POST"])
@@ -181,7 +180,10 @@ def new(library_id: int):
             + service.capped_note(partnership)
         ).strip(),
         _partnership_url,
-    ) or render_template("partnerships/form.html", form=form, library=library, partnership=None)
+        lambda: render_template(
+            "partnerships/form.html", form=form, library=library, partnership=None
+        ),
+    )
 
 
 # One partnership ------------------------------------------------------------------
@@ -236,8 +238,12 @@ def move_stage(partnership_id: int):
         return stage
 
     return save_from_form(
-        form, move, lambda stage: f"Stage saved: {stage.name}.", _partnership_url(partnership)
-    ) or (_show(partnership, form), 400)
+        form,
+        move,
+        lambda stage: f"Stage saved: {stage.name}.",
+        _partnership_url(partnership),
+        lambda: _show(partnership, form),
+    )
 
 
 @bp.route("/partnerships/<int:partnership_id>/edit", methods=["GET", "POST"])
@@ -253,8 +259,12 @@ def edit(partnership_id: int):
         lambda: service.update_partnership(partnership, form.values(), current_user),
         "The partnership was saved.",
         _partnership_url(partnership),
-    ) or render_template(
-        "partnerships/form.html", form=form, library=partnership.library, partnership=partnership
+        lambda: render_template(
+            "partnerships/form.html",
+            form=form,
+            library=partnership.library,
+            partnership=partnership,
+        ),
     )
 
 
@@ -285,8 +295,9 @@ def new_agreement(partnership_id: int):
         lambda: service.add_agreement(partnership, form.values(), current_user, local_today()),
         lambda added: f"The {added.kind.value} was added.",
         _partnership_url(partnership),
-    ) or render_template(
-        "partnerships/agreement_form.html", form=form, partnership=partnership, agreement=None
+        lambda: render_template(
+            "partnerships/agreement_form.html", form=form, partnership=partnership, agreement=None
+        ),
     )
 
 
@@ -300,11 +311,12 @@ def edit_agreement(agreement_id: int):
         lambda: service.update_agreement(agreement, form.values(), current_user, local_today()),
         f"The {agreement.kind.value} was saved.",
         _partnership_url(agreement.partnership),
-    ) or render_template(
-        "partnerships/agreement_form.html",
-        form=form,
-        partnership=agreement.partnership,
-        agreement=agreement,
+        lambda: render_template(
+            "partnerships/agreement_form.html",
+            form=form,
+            partnership=agreement.partnership,
+            agreement=agreement,
+        ),
     )
 
 
@@ -359,19 +371,16 @@ def _signer_form(participation: Participation, signer: LetterSigner | None = Non
     return form
 
 
-def _letter_page(participation, letter, signer_form, document_form, status=200):
+def _letter_page(participation, letter, signer_form, document_form):
     may_edit = may(current_user, EDIT, letter or CommitmentLetter(participation=participation))
-    return (
-        render_template(
-            "partnerships/letter.html",
-            participation=participation,
-            letter=letter,
-            signer_form=signer_form,
-            document_form=document_form,
-            may_edit=may_edit,
-            changes=recent_changes(letter) if letter and current_user.is_staff else [],
-        ),
-        status,
+    return render_template(
+        "partnerships/letter.html",
+        participation=participation,
+        letter=letter,
+        signer_form=signer_form,
+        document_form=document_form,
+        may_edit=may_edit,
+        changes=recent_changes(letter) if letter and current_user.is_staff else [],
     )
 
 
@@ -388,18 +397,20 @@ def _editable_letter(participation_id: int) -> tuple[Participation, CommitmentLe
 def add_signer(participation_id: int):
     participation, _ = _editable_letter(participation_id)
     form = _signer_form(participation)
-    saved = save_from_form(
+    return save_from_form(
         form,
         lambda: service.add_signer(
             service.letter_for(participation), form.values(), local_today(), current_user
         ),
         lambda added: f"{added.name} was added as a signer.",
         _letter_url(participation.id),
+        lambda: _letter_page(
+            participation,
+            service.letter_of(participation),
+            form,
+            LetterDocumentForm(obj=service.letter_of(participation)),
+        ),
     )
-    if saved:
-        return saved
-    letter = service.letter_of(participation)
-    return _letter_page(participation, letter, form, LetterDocumentForm(obj=letter), 400)
 
 
 @bp.post("/participations/<int:participation_id>/letter/document")
@@ -414,8 +425,9 @@ def letter_document(participation_id: int):
         ),
         "The link to the letter was saved.",
         _letter_url(participation.id),
-    ) or _letter_page(
-        participation, service.letter_of(participation), _signer_form(participation), form, 400
+        lambda: _letter_page(
+            participation, service.letter_of(participation), _signer_form(participation), form
+        ),
     )
 
 
@@ -429,7 +441,8 @@ def edit_signer(signer_id: int):
         lambda: service.update_signer(signer, form.values(), local_today(), current_user),
         lambda _: f"{signer.name} was saved.",  # the name as saved
         _letter_url(signer.letter.participation_id),
-    ) or render_template("partnerships/signer_form.html", form=form, signer=signer)
+        lambda: render_template("partnerships/signer_form.html", form=form, signer=signer),
+    )
 
 
 @bp.post("/letter-signers/<int:signer_id>/delete")
@@ -467,8 +480,9 @@ def new_report(partnership_id: int):
         lambda: outcomes.add_report(partnership, form.values(), local_today(), current_user),
         "The figures were saved.",
         _partnership_url(partnership),
-    ) or render_template(
-        "partnerships/report_form.html", form=form, partnership=partnership, report=None
+        lambda: render_template(
+            "partnerships/report_form.html", form=form, partnership=partnership, report=None
+        ),
     )
 
 
@@ -482,8 +496,12 @@ def edit_report(report_id: int):
         lambda: outcomes.update_report(report, form.values(), local_today(), current_user),
         "The figures were saved.",
         _partnership_url(report.partnership),
-    ) or render_template(
-        "partnerships/report_form.html", form=form, partnership=report.partnership, report=report
+        lambda: render_template(
+            "partnerships/report_form.html",
+            form=form,
+            partnership=report.partnership,
+            report=report,
+        ),
     )
 
 
@@ -508,8 +526,10 @@ def ils_report(partnership_id: int):
     if form.validate_on_submit():
         plan = ils_intake.plan_ils(partnership, form.text, local_today())
         return _ils_preview(partnership, plan, form.text)
-    return render_template(
-        "partnerships/ils_upload.html", form=form, partnership=partnership, kind=ils_intake.KIND
+    return form_page(  # the import's shape: upload → preview → confirm; refused: 400
+        render_template(
+            "partnerships/ils_upload.html", form=form, partnership=partnership, kind=ils_intake.KIND
+        )
     )
 
 
@@ -559,9 +579,10 @@ def set_schools(partnership_id: int):
             schools.set_partnership_schools(partnership, form.school_ids.data, current_user)
             db.session.commit()
             flash("The schools this partnership covers were saved.", "success")
+            return redirect(_partnership_url(partnership) + "#schools")
         except DomainError as error:
             db.session.rollback()
             flash(error.message, "error")
     else:
         flash("Choose schools from the list.", "error")
-    return redirect(_partnership_url(partnership) + "#schools")
+    return form_page(show(partnership.id))  # refused: 400, the message above the page

@@ -21,7 +21,7 @@ from ...services import milestones as service
 from ...services.risk import RiskLevel, RiskSettings
 from ...tables import Column, csv_response, paginate_list
 from ...templating import local_today
-from ..records import commit_or_show, recent_changes
+from ..records import commit_or_show, recent_changes, save_from_form
 from . import bp
 from .forms import CommentForm, DoneForm, FactMilestoneForm, MilestoneForm, PublishForm, StepForm
 
@@ -53,6 +53,11 @@ def timeline(participation_id: int):
     participation = get_or_404(Participation, participation_id, VIEW)
     if participation.role != ParticipationRole.PILOT:
         abort(404)
+    return _timeline_page(participation)
+
+
+def _timeline_page(participation: Participation, done: tuple[int, DoneForm] | None = None):
+    """`done`: a refused "Mark done" form, drawn again beside its milestone."""
     today = local_today()
     names = milestone_facts.stage_names()
     return render_template(
@@ -62,6 +67,7 @@ def timeline(participation_id: int):
         fact_of=lambda milestone: milestone_facts.describe(milestone, names),
         where_recorded=_where_recorded,
         may_edit=may(current_user, EDIT, Milestone(participation=participation)),
+        done=done,
     )
 
 
@@ -148,26 +154,30 @@ def _milestone_page(milestone, form, comment_form, status=200):
 def mark_done(milestone_id: int):
     milestone = get_or_404(Milestone, milestone_id, EDIT)
     form = DoneForm()
-    if form.validate_on_submit():
-        saved = commit_or_show(
-            form,
-            lambda: (
-                service.update_milestone(
-                    milestone,
-                    {"status": "done", "done_on": form.done_on.data},
-                    form.version.data,
-                    current_user,
-                    local_today(),
-                )
-                or True
-            ),
-        )
-        if saved:
-            flash(f"Done: {milestone.title}.", "success")
-    else:
+    back = _timeline_url(milestone.participation_id) + f"#m{milestone.id}"
+
+    def refused():
+        if form.errors and milestone.is_open and not milestone.completed_by:
+            return _timeline_page(milestone.participation, (milestone.id, form))
+        # A stale button (someone saved the milestone meanwhile, or it is closed and its
+        # form gone) has nothing to correct: back to the timeline as it now is.
         for errors in form.errors.values():
             flash(" ".join(errors), "error")
-    return redirect(_timeline_url(milestone.participation_id) + f"#m{milestone.id}")
+        return redirect(back)
+
+    return save_from_form(
+        form,
+        lambda: service.update_milestone(
+            milestone,
+            {"status": "done", "done_on": form.done_on.data},
+            form.version.data,
+            current_user,
+            local_today(),
+        ),
+        f"Done: {milestone.title}.",
+        back,
+        refused,
+    )
 
 
 @bp.post("/milestones/<int:milestone_id>/comments")
@@ -177,12 +187,13 @@ def comment(milestone_id: int):
     if not may(current_user, COMMENT, milestone):
         abort(404)
     form = CommentForm()
-    if form.validate_on_submit() and commit_or_show(
-        form, lambda: service.add_comment(milestone, form.body.data, current_user)
-    ):
-        flash("Your comment was added.", "success")
-        return redirect(url_for("timeline.milestone", milestone_id=milestone.id) + "#comments")
-    return _milestone_page(milestone, _milestone_form(milestone), form, 400)
+    return save_from_form(
+        form,
+        lambda: service.add_comment(milestone, form.body.data, current_user),
+        "Your comment was added.",
+        url_for("timeline.milestone", milestone_id=milestone.id) + "#comments",
+        lambda: _milestone_page(milestone, _milestone_form(milestone), form),
+    )
 
 
 # Staff: pilots at risk ------------------------------------------------------------
@@ -257,17 +268,13 @@ def _step_form(step: TemplateStep | None = None) -> StepForm:
 @require(EDIT, MilestoneTemplate)
 def new_step():
     form = _step_form()
-    if form.validate_on_submit():
-        added = commit_or_show(
-            form,
-            lambda: service.add_step(
-                service.draft_template(current_user), form.values(), current_user
-            ),
-        )
-        if added:
-            flash(f"“{added.title}” was added to the draft.", "success")
-            return redirect(url_for("timeline.plan"))
-    return render_template("timeline/step_form.html", form=form, step=None)
+    return save_from_form(
+        form,
+        lambda: service.add_step(service.draft_template(current_user), form.values(), current_user),
+        lambda added: f"“{added.title}” was added to the draft.",
+        url_for("timeline.plan"),
+        lambda: render_template("timeline/step_form.html", form=form, step=None),
+    )
 
 
 @bp.route("/plan/steps/<int:step_id>/edit", methods=["GET", "POST"])
@@ -289,12 +296,15 @@ def edit_step(step_id: int):
         if not target.template.is_draft:
             started = service.draft_template(current_user)
             target = next(s for s in started.steps if s.key == step.key)
-        return service.update_step(target, form.values(), current_user) or True
+        return service.update_step(target, form.values(), current_user)
 
-    if form.validate_on_submit() and commit_or_show(form, save):
-        flash(f"“{step.title}” was changed in the draft.", "success")
-        return redirect(url_for("timeline.plan"))
-    return render_template("timeline/step_form.html", form=form, step=step)
+    return save_from_form(
+        form,
+        save,
+        f"“{step.title}” was changed in the draft.",
+        url_for("timeline.plan"),
+        lambda: render_template("timeline/step_form.html", form=form, step=step),
+    )
 
 
 @bp.post("/plan/steps/<int:step_id>/remove")
@@ -318,24 +328,29 @@ def publish():
     change = service.plan_change(draft)
     today, grace_days = local_today(), current_app.config["STEP_GRACE_DAYS"]
     form = PublishForm()
-    if form.validate_on_submit():
-        apply = form.apply_to_running.data == "yes"
-        done = commit_or_show(
-            form, lambda: service.publish(draft, apply, current_user, today, grace_days)
+    apply = lambda: form.apply_to_running.data == "yes"  # noqa: E731
+
+    def page():
+        db.session.commit()  # a POST that started a draft to show what it would publish
+        shifts = service.status_shifts(
+            draft, change, today, RiskSettings.from_config(current_app.config), grace_days
         )
-        if done:
-            reach = f"; {change.pilots_touched} running pilots follow it" if apply else ""
-            flash(f"Version {draft.version} of the plan is published{reach}.", "success")
-            return redirect(url_for("timeline.plan"))
-    db.session.commit()  # a POST that started a draft to show what it would publish
-    shifts = service.status_shifts(
-        draft, change, today, RiskSettings.from_config(current_app.config), grace_days
-    )
-    return render_template(
-        "timeline/publish.html",
-        draft=draft,
-        change=change,
-        shifts=shifts,
-        grace_days=grace_days,
-        form=form,
+        return render_template(
+            "timeline/publish.html",
+            draft=draft,
+            change=change,
+            shifts=shifts,
+            grace_days=grace_days,
+            form=form,
+        )
+
+    return save_from_form(
+        form,
+        lambda: service.publish(draft, apply(), current_user, today, grace_days),
+        lambda _: (
+            f"Version {draft.version} of the plan is published"
+            + (f"; {change.pilots_touched} running pilots follow it." if apply() else ".")
+        ),
+        url_for("timeline.plan"),
+        page,
     )
