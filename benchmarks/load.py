@@ -94,6 +94,7 @@ def load_people(counts: dict[str, int]) -> list[Person]:
                 .where(
                     Milestone.participation_id == participation_id,
                     Milestone.status.not_in(CLOSED_STATUSES),
+                    Milestone.completed_by.is_(None),  # a fact's step is done by its fact
                 )
                 .order_by(Milestone.due_on)
             ).all()
