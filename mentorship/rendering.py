@@ -71,6 +71,11 @@ def _slug(text: str, taken: set[str]) -> str:
     return anchor
 
 
+def heading_anchor(text: str) -> str:
+    """The anchor a heading of these words gets (the first of its name on the page)."""
+    return _slug(text, set())
+
+
 def render_document(
     text: str, tags: set[str], attributes: dict[str, set[str]]
 ) -> tuple[Markup, tuple[Heading, ...]]:

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import frontmatter
 import yaml
-from markdown.extensions.toc import slugify
 from markupsafe import Markup
 
+from ..rendering import heading_anchor
 from .figures import DEFINITIONS
 from .toolkit import SLUG, Heading, render
 
@@ -64,7 +64,7 @@ class BadGuide(ValueError):
 
 def figure_anchor(term: str) -> str:
     """The anchor of a figure's definition in the figures guide (as its heading gets it)."""
-    return slugify(term, "-")
+    return heading_anchor(term)
 
 
 def _definitions_markdown() -> str:
