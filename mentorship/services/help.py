@@ -14,13 +14,11 @@ import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import frontmatter
-import yaml
 from markupsafe import Markup
 
 from ..rendering import heading_anchor
 from .figures import DEFINITIONS
-from .toolkit import SLUG, Heading, render
+from .toolkit import Heading, display_order, read_markdown_file, render
 
 log = logging.getLogger(__name__)
 
@@ -73,23 +71,12 @@ def _definitions_markdown() -> str:
 
 def parse(path: Path) -> Guide:
     slug = path.stem
-    if not SLUG.match(slug):
-        raise BadGuide("the file name must be lower-case words joined by hyphens")
-    try:
-        post = frontmatter.loads(path.read_text(encoding="utf-8"))
-    except (yaml.YAMLError, UnicodeDecodeError, ValueError) as error:
-        raise BadGuide(f"the front matter cannot be read ({error})") from error
+    post = read_markdown_file(path, ("title", "summary"), BadGuide)
     meta = post.metadata
-    for name in ("title", "summary"):
-        if not isinstance(meta.get(name), str) or not meta[name].strip():
-            raise BadGuide(f"the front matter needs a '{name}'")
     role = str(meta.get("role") or "")
     if role and role not in ROLES:
         raise BadGuide(f"unknown role '{role}' (one of: {', '.join(ROLES)})")
-    try:
-        order = int(meta.get("order", 99))
-    except (TypeError, ValueError) as error:
-        raise BadGuide("'order' must be a whole number") from error
+    order = display_order(meta, BadGuide)
     text = post.content
     if meta.get("figures"):  # the definitions the pages show, word for word
         text = f"{text}\n\n## The definitions\n\n{_definitions_markdown()}"

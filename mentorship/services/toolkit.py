@@ -96,18 +96,35 @@ def render(text: str) -> tuple[Markup, tuple[Heading, ...]]:
     return render_document(text, PAGE_TAGS, PAGE_ATTRIBUTES)
 
 
-def parse(path: Path, downloads_dir: Path) -> Page:
-    slug = path.stem
-    if not SLUG.match(slug):
-        raise BadPage("the file name must be lower-case words joined by hyphens")
+def read_markdown_file(
+    path: Path, required: tuple[str, ...], bad: type[ValueError]
+) -> frontmatter.Post:
+    """A Markdown file with front matter (the toolkit's and Help's): its name a slug, the
+    `required` fields given as text; anything else raises `bad` with the reason."""
+    if not SLUG.match(path.stem):
+        raise bad("the file name must be lower-case words joined by hyphens")
     try:
         post = frontmatter.loads(path.read_text(encoding="utf-8"))
     except (yaml.YAMLError, UnicodeDecodeError, ValueError) as error:
-        raise BadPage(f"the front matter cannot be read ({error})") from error
+        raise bad(f"the front matter cannot be read ({error})") from error
+    for name in required:
+        if not isinstance(post.metadata.get(name), str) or not post.metadata[name].strip():
+            raise bad(f"the front matter needs a '{name}'")
+    return post
+
+
+def display_order(meta: dict, bad: type[ValueError]) -> int:
+    """The `order` field (99 when absent: after the numbered ones)."""
+    try:
+        return int(meta.get("order", 99))
+    except (TypeError, ValueError) as error:
+        raise bad("'order' must be a whole number") from error
+
+
+def parse(path: Path, downloads_dir: Path) -> Page:
+    slug = path.stem
+    post = read_markdown_file(path, ("title", "section", "summary"), BadPage)
     meta = post.metadata
-    for name in ("title", "section", "summary"):
-        if not isinstance(meta.get(name), str) or not meta[name].strip():
-            raise BadPage(f"the front matter needs a '{name}'")
     if meta["section"] not in SECTIONS:
         raise BadPage(f"unknown section '{meta['section']}' (one of: {', '.join(SECTIONS)})")
     audience = tuple(meta.get("audience") or ("pilot", "mentor"))
@@ -117,10 +134,7 @@ def parse(path: Path, downloads_dir: Path) -> Page:
     missing = [name for name in downloads if not (downloads_dir / name).is_file()]
     if missing:
         raise BadPage(f"downloads not found in {downloads_dir.name}/: {', '.join(missing)}")
-    try:
-        order = int(meta.get("order", 99))
-    except (TypeError, ValueError) as error:
-        raise BadPage("'order' must be a whole number") from error
+    order = display_order(meta, BadPage)
     html, headings = render(post.content)
     return Page(
         slug=slug,
