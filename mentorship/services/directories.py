@@ -35,18 +35,14 @@ from . import records
 from .identifiers import normalise, problem, set_identifier
 from .importing import (
     CREATE,
-    MAX_BYTES,
-    TOO_LARGE,
     UNCHANGED,
     UPDATE,
     ImportKind,
     ImportPlan,
     ImportResult,
-    _read_header,
-    _read_rows,
     _Row,
     _shown,
-    _Unreadable,
+    read_table,
 )
 
 GRADE_WORDS = {"P": -1, "TK": -1, "K": 0}
@@ -81,15 +77,10 @@ def _text(text: str) -> str:
 
 def plan_directory(spec: ImportKind, text: str) -> ImportPlan:
     plan = ImportPlan(kind=spec.name)
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    try:
-        if len(text.encode("utf-8")) > MAX_BYTES:
-            raise _Unreadable(TOO_LARGE)
-        (header_line, header_cells), *data = _read_rows(text)
-        header = _read_header(spec, header_line, header_cells)
-    except _Unreadable as trouble:
-        plan.file_errors.extend(trouble.args)
+    table = read_table(spec, text, plan)
+    if table is None:
         return plan
+    header, data = table
     rows = [_Row(line, header, cells) for line, cells in data]
     (_plan_cde if spec.name == "cde-schools" else _plan_pls)(plan, rows)
     return plan

@@ -29,19 +29,15 @@ from .errors import ValidationError
 from .identifiers import find, normalise
 from .importing import (
     CREATE,
-    MAX_BYTES,
-    TOO_LARGE,
     UNCHANGED,
     UPDATE,
     ImportKind,
     ImportPlan,
     ImportResult,
     _column_key,
-    _read_header,
-    _read_rows,
     _Row,
     _shown,
-    _Unreadable,
+    read_table,
 )
 
 KIND = ImportKind(
@@ -140,28 +136,23 @@ def _covered(partnership: Partnership) -> dict[str, School]:
     }
 
 
+def _about_one_student(line: int, cells: list[str]) -> list[str]:
+    """The whole file is refused for any column about one student."""
+    return [
+        f"line {line}, column '{_shown(cell)}': looks like a student's name, id or birth "
+        "date. This report takes counts only: export the aggregate report (no column about "
+        "one student) and upload that file."
+        for cell in student_columns(cells)
+    ]
+
+
 def plan_ils(partnership: Partnership, text: str, today: date) -> ImportPlan:
     """What importing this ILS report into `partnership` would do; nothing is written."""
     plan = ImportPlan(kind=KIND.name)
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    try:
-        if len(text.encode("utf-8")) > MAX_BYTES:
-            raise _Unreadable(TOO_LARGE)
-        (header_line, header_cells), *data = _read_rows(text)
-        personal = student_columns(header_cells)
-        if personal:
-            raise _Unreadable(
-                *(
-                    f"line {header_line}, column '{_shown(cell)}': looks like a student's name, "
-                    "id or birth date. This report takes counts only: export the aggregate "
-                    "report (no column about one student) and upload that file."
-                    for cell in personal
-                )
-            )
-        header = _read_header(KIND, header_line, header_cells)
-    except _Unreadable as problem:
-        plan.file_errors.extend(problem.args)
+    table = read_table(KIND, text, plan, _about_one_student)
+    if table is None:
         return plan
+    header, data = table
 
     covered = _covered(partnership)
     stored = {

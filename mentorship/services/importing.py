@@ -257,6 +257,31 @@ def _names(columns: list[str]) -> str:
     return ", ".join(f"'{_shown(column)}'" for column in columns)
 
 
+def read_table(
+    kind: ImportKind,
+    text: str,
+    plan: ImportPlan,
+    refuse_header: Callable[[int, list[str]], list[str]] | None = None,
+) -> tuple[list[str], list[tuple[int, list[str]]]] | None:
+    """The file's header (column keys) and its data rows, read the one way every import
+    reads a file; None, with the reasons in `plan.file_errors`, when the file as a whole
+    cannot be planned. `refuse_header(line, cells)` may give more reasons to refuse it."""
+    # One kind of line break: a browser sends the confirm form's copy back with \r\n,
+    # and a cell spanning lines must read the same both times.
+    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        if len(text.encode("utf-8")) > MAX_BYTES:
+            raise _Unreadable(TOO_LARGE)
+        (header_line, header_cells), *data = _read_rows(text)
+        if refuse_header and (problems := refuse_header(header_line, header_cells)):
+            raise _Unreadable(*problems)
+        header = _read_header(kind, header_line, header_cells)
+    except _Unreadable as problem:
+        plan.file_errors.extend(problem.args)
+        return None
+    return header, data
+
+
 def _read_rows(text: str) -> list[tuple[int, list[str]]]:
     """(first physical line, cells) of every non-blank record, the header first. A header
     with tabs and no commas is tab-separated (the CDE directory's own export)."""
@@ -644,17 +669,10 @@ def plan_import(kind: str, text: str) -> ImportPlan:
 
         return directories.plan_directory(spec, text)
     plan = ImportPlan(kind=kind)
-    # One kind of line break: a browser sends the confirm form's copy back with \r\n,
-    # and a cell spanning lines must read the same both times.
-    text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
-    try:
-        if len(text.encode("utf-8")) > MAX_BYTES:
-            raise _Unreadable(TOO_LARGE)
-        (header_line, header_cells), *data = _read_rows(text)
-        header = _read_header(spec, header_line, header_cells)
-    except _Unreadable as problem:
-        plan.file_errors.extend(problem.args)
+    table = read_table(spec, text, plan)
+    if table is None:
         return plan
+    header, data = table
 
     importer = IMPORTERS[kind]()
     importer.load()

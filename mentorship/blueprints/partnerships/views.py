@@ -18,6 +18,7 @@ from ...services import ils_intake, outcomes, schools
 from ...services import partnerships as service
 from ...services.errors import DomainError
 from ...services.figures import Figures, figures_by_partnership
+from ...services.importing import MAX_BYTES
 from ...services.libraries import participations_of
 from ...services.rollup.years import SchoolYear, school_years
 from ...tables import OUTCOME_REPORT_COLUMNS, Column, csv_response
@@ -515,7 +516,7 @@ def allow_a_whole_ils_report(endpoint, values):
     # As for the CSV import: runs before the CSRF check reads the form, so a report (or
     # its text in the confirm form) of up to 2 MB gets in.
     if endpoint in ILS_ENDPOINTS:
-        request.max_content_length = request.max_form_memory_size = 4 * ils_intake.MAX_BYTES
+        request.max_content_length = request.max_form_memory_size = 4 * MAX_BYTES
 
 
 @bp.route("/partnerships/<int:partnership_id>/ils-report", methods=["GET", "POST"])
